@@ -1,0 +1,42 @@
+// The `m2rag` command line: global options, one module per command, one error policy.
+import { Command, CommanderError } from 'commander';
+import { exitCodeOf, UserError } from './errors.js';
+import { log } from './feedback.js';
+import { StoreVersionError } from '../storage/index.js';
+import { register as registerBuild } from './commands/build.js';
+import { register as registerCrawl } from './commands/crawl.js';
+import { register as registerPending } from './commands/pending.js';
+import { register as registerStats } from './commands/stats.js';
+
+export function createProgram(): Command {
+  const program = new Command('m2rag')
+    .description('Build multi-modal RAG (M2RAG) datasets from the web and run retrieve → rerank → generate over them')
+    .option('--store <dir>', 'corpus store directory', './m2rag-store')
+    .option('--config <file>', 'config file (YAML or JSON); flags override it')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerBuild(program);
+  registerCrawl(program);
+  registerPending(program);
+  registerStats(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its message (usage errors, --help, --version).
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    const code = exitCodeOf(error);
+    const known = error instanceof UserError || error instanceof StoreVersionError || code !== 1;
+    if (known) process.stderr.write(`m2rag: ${(error as Error).message}\n`);
+    else log.error({ err: error }, 'unexpected error');
+    return error instanceof StoreVersionError ? 2 : code;
+  }
+}
+

@@ -1,0 +1,69 @@
+// What every command shares: the global options, opening the store, shard flags, config loading.
+import { Command, Option, InvalidArgumentError } from 'commander';
+import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
+import { ingestQueries, readQueriesFile } from '../queries.js';
+import { log } from '../feedback.js';
+import { CorpusStore, type Shard } from '../../storage/index.js';
+
+export interface GlobalOptions {
+  store: string;
+  config?: string;
+}
+
+export function globalOptions(command: Command): GlobalOptions {
+  return command.optsWithGlobals() as GlobalOptions;
+}
+
+/** Opens the store for the length of `work` and always closes it. */
+export async function withStore<T>(options: GlobalOptions, work: (store: CorpusStore) => Promise<T>): Promise<T> {
+  const store = await CorpusStore.open(options.store);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function configFor(options: GlobalOptions, overrides: ConfigOverrides = {}): Promise<Config> {
+  return loadConfig(options.config, overrides);
+}
+
+export function parseNonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number (0 or more).');
+  return Number(value);
+}
+
+export function parsePositiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) === 0) throw new InvalidArgumentError('expected a whole number above 0.');
+  return Number(value);
+}
+
+/** `--rank`, `--world-size` and `--force` for a stage command. */
+export function addStageOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--rank <n>', 'which shard this worker takes (0-based)').argParser(parseNonNegativeInt).default(0))
+    .addOption(new Option('--world-size <n>', 'how many shards the work is split into').argParser(parsePositiveInt).default(1))
+    .option('--force', 'redo queries already marked done for this stage', false);
+}
+
+export function shardFrom(options: { rank: number; worldSize: number }): Shard {
+  if (options.rank >= options.worldSize) {
+    throw new InvalidArgumentError(`--rank ${options.rank} must be below --world-size ${options.worldSize}`);
+  }
+  return { rank: options.rank, worldSize: options.worldSize };
+}
+
+/**
+ * Reads and validates the queries file before the store is opened, so a bad line leaves the store
+ * untouched, then stores the queries (once each).
+ */
+export async function loadAndIngestQueries(file: string, store: () => Promise<CorpusStore>): Promise<CorpusStore> {
+  const { queries, duplicates } = await readQueriesFile(file);
+  for (const dup of duplicates) {
+    log.warn({ file, line: dup.line, firstLine: dup.firstLine, query: dup.query }, 'duplicate query; stored once');
+  }
+  const opened = await store();
+  const { added, existing } = await ingestQueries(opened, queries);
+  log.info({ file, queries: queries.length, added, alreadyStored: existing, duplicates: duplicates.length }, 'queries loaded');
+  return opened;
+}

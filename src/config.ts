@@ -1,0 +1,153 @@
+// Configuration: one zod schema with every default in one place. A file (`--config`, YAML or JSON)
+// overrides the defaults and command-line flags override the file. API keys are never part of the
+// configuration: they are read from environment variables only, so they never reach the store or logs.
+import { readFile } from 'node:fs/promises';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { UserError } from './errors.js';
+
+export const ConfigSchema = z
+  .object({
+    crawl: z
+      .object({
+        search: z.enum(['wikipedia', 'searxng', 'brave', 'google-cse', 'local', 'seeds']).default('wikipedia'),
+        site: z.string().url().optional(),
+        pages: z.number().int().nonnegative().default(10),
+        auxImages: z.number().int().nonnegative().default(10),
+        render: z.boolean().default(false),
+        chromiumPath: z.string().optional(),
+        concurrency: z.number().int().positive().default(8),
+        perDomainConcurrency: z.number().int().positive().default(4),
+        perDomainDelayMs: z.number().int().nonnegative().default(0),
+        maxRetries: z.number().int().nonnegative().default(2),
+        requestTimeoutSecs: z.number().positive().default(30),
+        maxPageBytes: z.number().int().positive().default(10 * 1024 * 1024),
+        maxImageBytes: z.number().int().positive().default(20 * 1024 * 1024),
+        ignoreRobots: z.boolean().default(false),
+        allowPrivate: z.boolean().default(false),
+        userAgent: z.string().default('m2rag/0.1 (+https://github.com/m2rag/m2rag)'),
+        wikipediaUrl: z.string().url().default('https://en.wikipedia.org/w/api.php'),
+        commonsUrl: z.string().url().default('https://commons.wikimedia.org/w/api.php'),
+        searxngUrl: z.string().url().optional(),
+        braveUrl: z.string().url().default('https://api.search.brave.com/res/v1'),
+        googleCseUrl: z.string().url().default('https://www.googleapis.com/customsearch/v1'),
+      })
+      .strict()
+      .prefault({}),
+    text: z
+      .object({
+        chunkChars: z.number().int().positive().default(1000),
+        chunkTokens: z.number().int().positive().optional(),
+        minhashBands: z.number().int().positive().default(14),
+        minhashRows: z.number().int().positive().default(8),
+        shingleWords: z.number().int().positive().default(5),
+      })
+      .strict()
+      .prefault({}),
+    images: z
+      .object({
+        minPixels: z.number().int().nonnegative().default(10_000),
+        maxPixels: z.number().int().positive().default(4_000_000),
+        minBytes: z.number().int().nonnegative().default(20 * 1024),
+        maxAspectRatio: z.number().positive().default(5),
+        decodePixelLimit: z.number().int().positive().default(100_000_000),
+        thumbnailSide: z.number().int().positive().default(512),
+        phashThreshold: z.number().int().nonnegative().default(10),
+        contextTokensAbove: z.number().int().nonnegative().default(256),
+        contextTokensBelow: z.number().int().nonnegative().default(256),
+      })
+      .strict()
+      .prefault({}),
+    models: z
+      .object({
+        /** OpenAI-compatible endpoints; keys come from M2RAG_LLM_KEY / M2RAG_VISION_KEY only. */
+        llmUrl: z.string().url().optional(),
+        llmModel: z.string().optional(),
+        visionUrl: z.string().url().optional(),
+        visionModel: z.string().optional(),
+        embeddingUrl: z.string().url().optional(),
+        embeddingModel: z.string().optional(),
+        /** Directory of a local CLIP-family ONNX export (vision + text graphs and tokenizer.json). */
+        clipDir: z.string().optional(),
+        concurrency: z.number().int().positive().default(4),
+        timeoutSecs: z.number().positive().default(120),
+        maxRetries: z.number().int().nonnegative().default(3),
+        threads: z.number().int().positive().default(1),
+      })
+      .strict()
+      .prefault({}),
+    score: z
+      .object({
+        minChunkScore: z.number().min(0).max(10).default(3),
+        minImageScore: z.number().min(0).max(10).default(3),
+        chunksPerPage: z.number().int().positive().default(20),
+        imagesPerPage: z.number().int().positive().default(5),
+        auxImages: z.number().int().positive().default(5),
+        imagesOverall: z.number().int().positive().default(10),
+      })
+      .strict()
+      .prefault({}),
+    run: z
+      .object({
+        strategy: z.enum(['single', 'multi', 'text']).default('single'),
+        topK: z.number().int().positive().default(20),
+        topN: z.number().int().positive().default(2),
+        threshold: z.number().min(0).max(1).default(0.5),
+        annAbove: z.number().int().positive().default(50_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigOverrides = { [S in keyof Config]?: Partial<Config[S]> };
+
+const SECRET_KEY = /(api[-_]?key|secret|token|password)$/i;
+
+function rejectSecrets(value: unknown, file: string, path: string[] = []): void {
+  if (value === null || typeof value !== 'object') return;
+  for (const [key, child] of Object.entries(value)) {
+    if (SECRET_KEY.test(key)) {
+      throw new UserError(
+        `${file}: ${[...path, key].join('.')}: API keys are read from environment variables only (for example M2RAG_LLM_KEY), never from the config file`,
+      );
+    }
+    rejectSecrets(child, file, [...path, key]);
+  }
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Defaults, then the file, then the flags; every layer validated by the one schema. */
+export async function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}): Promise<Config> {
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new UserError(`${file}: cannot read config file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+    try {
+      fromFile = (file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) ?? {};
+    } catch (error) {
+      throw new UserError(`${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'} (${(error as Error).message.split('\n')[0]})`);
+    }
+    if (typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new UserError(`${file}: the config must be a mapping of sections`);
+    rejectSecrets(fromFile, file);
+  }
+  const merged: Record<string, unknown> = { ...fromFile };
+  for (const [section, values] of Object.entries(overrides)) {
+    const base = (fromFile[section] as Record<string, unknown> | undefined) ?? {};
+    merged[section] = { ...base, ...withoutUndefined(values as object) };
+  }
+  const result = ConfigSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new UserError(`${file ?? 'flags'}: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  return result.data;
+}

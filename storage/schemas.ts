@@ -1,0 +1,275 @@
+// Record schemas of the corpus store. Every record is validated with these where it enters the
+// store (CorpusStore.put / StoreBatch.put); types everywhere else are inferred from them.
+import { z } from 'zod';
+
+/** Bump when a stored record's shape changes incompatibly; CorpusStore.open refuses other versions. */
+export const SCHEMA_VERSION = 1;
+
+const isoTime = z.string().datetime();
+
+/** Where a model-made value came from, so it can be trusted, compared and cached. */
+export const Provenance = z.object({
+  provider: z.string(),
+  model: z.string(),
+  promptVersion: z.string().optional(),
+  inputHash: z.string(),
+  at: isoTime,
+});
+
+export const Query = z.object({
+  id: z.string().min(1),
+  query: z.string().min(1),
+  topic: z.string().optional(),
+  /** Seed URLs for the `seeds` search provider. */
+  urls: z.array(z.string().url()).optional(),
+  createdAt: isoTime,
+});
+
+export const SearchHit = z.object({
+  id: z.string(),
+  queryId: z.string(),
+  kind: z.enum(['web', 'image']),
+  rank: z.number().int().nonnegative(),
+  provider: z.string(),
+  url: z.string(),
+  title: z.string().optional(),
+  snippet: z.string().optional(),
+  /** For image hits: the page the image was found on. */
+  sourcePageUrl: z.string().optional(),
+  /** Set once the hit was fetched: the Page (web) or Image (image) it became. */
+  pageId: z.string().optional(),
+  imageId: z.string().optional(),
+});
+
+/** The outcome of one fetch of one URL: nothing fetched is dropped without a recorded reason. */
+export const Fetch = z.object({
+  id: z.string(),
+  url: z.string(),
+  kind: z.enum(['page', 'image']),
+  outcome: z.enum(['ok', 'failed', 'skipped']),
+  httpStatus: z.number().int().optional(),
+  reason: z.string().optional(),
+  contentType: z.string().optional(),
+  finalUrl: z.string().optional(),
+  bytes: z.number().int().nonnegative().optional(),
+  /** sha256 of the bytes for images, so URL dedupe maps straight to the Image. */
+  sha256: z.string().optional(),
+  pageId: z.string().optional(),
+  attempts: z.number().int().nonnegative().optional(),
+  at: isoTime,
+});
+
+export const Page = z.object({
+  id: z.string(),
+  url: z.string(),
+  finalUrl: z.string(),
+  canonicalUrl: z.string().optional(),
+  httpStatus: z.number().int().optional(),
+  contentType: z.string().optional(),
+  fetchedAt: isoTime,
+  /** Raw HTML size in bytes; the HTML itself lives in the pageHtml sublevel. */
+  htmlBytes: z.number().int().nonnegative(),
+  rendered: z.boolean().default(false),
+  title: z.string().optional(),
+  byline: z.string().optional(),
+  lang: z.string().optional(),
+  publishedTime: z.string().optional(),
+  /** Cleaned main content as markdown with `<IMAGE_PLACEHOLDER>[k]` markers (k = occurrence index). */
+  markdown: z.string().optional(),
+  extractor: z.string().optional(),
+  /** Near-/exact-duplicate marks: the kept page lists its duplicates, the others point to it. */
+  duplicateOf: z.string().optional(),
+  duplicateUrls: z.array(z.string()).optional(),
+});
+
+export const Chunk = z.object({
+  id: z.string(),
+  pageId: z.string(),
+  index: z.number().int().nonnegative(),
+  text: z.string(),
+  /** Occurrence ids of the placeholders inside this chunk. */
+  occurrenceIds: z.array(z.string()),
+  /** Image ids (sha256) of those occurrences, where the image was fetched. */
+  imageIds: z.array(z.string()),
+  tokens: z.number().int().nonnegative().optional(),
+  duplicateOf: z.string().optional(),
+  boilerplate: z.boolean().optional(),
+});
+
+export const ImageFilter = z.object({
+  kept: z.boolean(),
+  /** Why it was dropped (empty when kept); one entry per failed filter. */
+  reasons: z.array(z.string()),
+  layoutScore: z.number().optional(),
+});
+
+/** An image, content-addressed by the sha256 of its bytes; bytes live once in the blob store. */
+export const Image = z.object({
+  id: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+  /** Type sniffed from the bytes, never trusted from headers. */
+  mime: z.string(),
+  firstUrl: z.string(),
+  fetchedAt: isoTime,
+  width: z.number().int().optional(),
+  height: z.number().int().optional(),
+  format: z.string().optional(),
+  /** sha256 of the normalized thumbnail in the blob store. */
+  thumbnailId: z.string().optional(),
+  decodeError: z.string().optional(),
+  filter: ImageFilter.optional(),
+  phash: z.string().optional(),
+  dhash: z.string().optional(),
+  clusterId: z.string().optional(),
+  representativeId: z.string().optional(),
+});
+
+export const OccurrenceContext = z.object({
+  alt: z.string().optional(),
+  title: z.string().optional(),
+  figcaption: z.string().optional(),
+  heading: z.string().optional(),
+  chunkId: z.string().optional(),
+  above: z.string().optional(),
+  below: z.string().optional(),
+});
+
+/** One use of an image: on a page (pageId, index k) or as a query's auxiliary image (queryId). */
+export const Occurrence = z.object({
+  id: z.string(),
+  kind: z.enum(['page', 'auxiliary']),
+  pageId: z.string().optional(),
+  queryId: z.string().optional(),
+  /** Position among the page's image occurrences: the k of `<IMAGE_PLACEHOLDER>[k]`. */
+  index: z.number().int().nonnegative(),
+  url: z.string(),
+  imageId: z.string().optional(),
+  /** Where in the DOM the image stood (CSS-like path), so context can be found later. */
+  domPath: z.string().optional(),
+  attributes: z.record(z.string(), z.string()).default({}),
+  context: OccurrenceContext.optional(),
+});
+
+export const Description = z.object({
+  id: z.string(),
+  imageId: z.string(),
+  occurrenceId: z.string().optional(),
+  status: z.enum(['ok', 'failed']),
+  text: z.string().optional(),
+  reason: z.string().optional(),
+  /** `vision-model` for a model caption, `context-template` for the embedded, model-free describer. */
+  method: z.string(),
+  provenance: Provenance,
+});
+
+export const Score = z.object({
+  id: z.string(),
+  queryId: z.string(),
+  elementKind: z.enum(['chunk', 'image']),
+  elementId: z.string(),
+  status: z.enum(['ok', 'failed']),
+  reason: z.string().optional(),
+  /** Component scores by name (e.g. `llm`, `bm25`, `embedding`, `layout`), each 0–10. */
+  components: z.record(z.string(), z.number()),
+  finalScore: z.number().optional(),
+  kept: z.boolean().optional(),
+  method: z.string(),
+  provenance: Provenance,
+});
+
+export const TokenUsage = z.object({
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+});
+
+export const Generation = z.object({
+  id: z.string(),
+  queryId: z.string(),
+  strategy: z.string(),
+  method: z.string(),
+  inputs: z.object({
+    chunkIds: z.array(z.string()),
+    imageIds: z.array(z.string()),
+    prompt: z.string().optional(),
+  }),
+  output: z.string(),
+  /** Images the answer cites, in order. */
+  citedImageIds: z.array(z.string()),
+  usage: TokenUsage.optional(),
+  latencyMs: z.number().nonnegative(),
+  provenance: Provenance,
+});
+
+export const EvalResult = z.object({
+  id: z.string(),
+  queryId: z.string(),
+  generationId: z.string().optional(),
+  metrics: z.record(z.string(), z.number()),
+  failed: z.record(z.string(), z.number()).default({}),
+  method: z.string(),
+  provenance: Provenance,
+});
+
+/** What one stage did for one query; its presence marks the stage done for that query. */
+export const StageMarker = z.object({
+  stage: z.string(),
+  queryId: z.string(),
+  doneAt: isoTime,
+  counts: z.record(z.string(), z.number()),
+});
+
+/** A cached model response, keyed by the hash of everything that went into the request. */
+export const ModelCacheEntry = z.object({
+  inputHash: z.string(),
+  provider: z.string(),
+  model: z.string(),
+  response: z.unknown(),
+  at: isoTime,
+});
+
+export const recordSchemas = {
+  queries: Query,
+  hits: SearchHit,
+  fetches: Fetch,
+  pages: Page,
+  chunks: Chunk,
+  images: Image,
+  occurrences: Occurrence,
+  descriptions: Description,
+  scores: Score,
+  generations: Generation,
+  evalResults: EvalResult,
+  stageMarkers: StageMarker,
+  modelCache: ModelCacheEntry,
+} as const;
+
+export type RecordKind = keyof typeof recordSchemas;
+export type RecordOf<K extends RecordKind> = z.infer<(typeof recordSchemas)[K]>;
+
+export type Query = z.infer<typeof Query>;
+export type SearchHit = z.infer<typeof SearchHit>;
+export type Fetch = z.infer<typeof Fetch>;
+export type Page = z.infer<typeof Page>;
+export type Chunk = z.infer<typeof Chunk>;
+export type Image = z.infer<typeof Image>;
+export type ImageFilter = z.infer<typeof ImageFilter>;
+export type Occurrence = z.infer<typeof Occurrence>;
+export type OccurrenceContext = z.infer<typeof OccurrenceContext>;
+export type Description = z.infer<typeof Description>;
+export type Score = z.infer<typeof Score>;
+export type Generation = z.infer<typeof Generation>;
+export type EvalResult = z.infer<typeof EvalResult>;
+export type StageMarker = z.infer<typeof StageMarker>;
+export type ModelCacheEntry = z.infer<typeof ModelCacheEntry>;
+export type Provenance = z.infer<typeof Provenance>;
+
+/** Secondary indexes: each maps one record's id to related records' ids. */
+export const indexNames = [
+  'query-hits',
+  'query-pages',
+  'page-chunks',
+  'page-occurrences',
+  'image-occurrences',
+  'query-occurrences',
+] as const;
+export type IndexName = (typeof indexNames)[number];

@@ -1,0 +1,237 @@
+// The corpus store: LevelDB (through `level`) in `<dir>/db`, one sublevel per record kind, plus
+// secondary indexes, per-query stage markers and content-addressed blobs in `<dir>/blobs`.
+// The API is deliberately small (get, put, batch, iterate, related) so another backend can replace it.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Level } from 'level';
+import type { AbstractSublevel } from 'abstract-level';
+import { BlobStore } from './blobs.js';
+import {
+  SCHEMA_VERSION,
+  indexNames,
+  recordSchemas,
+  type IndexName,
+  type RecordKind,
+  type RecordOf,
+  type StageMarker,
+} from './schemas.js';
+import { inShard, type Shard } from './shard.js';
+
+type JsonSublevel = AbstractSublevel<Level<string, unknown>, string | Buffer | Uint8Array, string, unknown>;
+type TextSublevel = AbstractSublevel<Level<string, unknown>, string | Buffer | Uint8Array, string, string>;
+
+const SEP = '\x00';
+const SEP_END = '\x01';
+
+export class StoreVersionError extends Error {
+  constructor(dir: string, found: unknown) {
+    super(
+      `store ${dir} has schema version ${String(found)}, but this m2rag reads schema version ${SCHEMA_VERSION}; ` +
+        `use a new --store directory or the m2rag release that wrote it`,
+    );
+    this.name = 'StoreVersionError';
+  }
+}
+
+/** Accumulated counts of one stage across runs: what it did and why it dropped what it dropped. */
+export interface StageStats {
+  stage: string;
+  runs: number;
+  lastRunAt: string;
+  counts: Record<string, number>;
+}
+
+export type BatchOp =
+  | { type: 'put'; sublevel: JsonSublevel | TextSublevel; key: string; value: unknown }
+  | { type: 'del'; sublevel: JsonSublevel | TextSublevel; key: string };
+
+/** Collects writes and commits them in one atomic LevelDB batch: all land or none do. */
+export class StoreBatch {
+  private readonly ops: BatchOp[] = [];
+  private readonly blobWrites: Array<Promise<string>> = [];
+
+  constructor(private readonly store: CorpusStore) {}
+
+  put<K extends RecordKind>(kind: K, record: RecordOf<K>): this {
+    const valid = recordSchemas[kind].parse(record) as RecordOf<K>;
+    this.ops.push({ type: 'put', sublevel: this.store.sublevelOf(kind), key: (valid as { id?: string }).id ?? keyOf(kind, valid), value: valid });
+    return this;
+  }
+
+  del(kind: RecordKind, id: string): this {
+    this.ops.push({ type: 'del', sublevel: this.store.sublevelOf(kind), key: id });
+    return this;
+  }
+
+  link(index: IndexName, from: string, to: string): this {
+    this.ops.push({ type: 'put', sublevel: this.store.indexSublevel(index), key: from + SEP + to, value: '' });
+    return this;
+  }
+
+  putHtml(pageId: string, html: string): this {
+    this.ops.push({ type: 'put', sublevel: this.store.htmlSublevel, key: pageId, value: html });
+    return this;
+  }
+
+  markStageDone(stage: string, queryId: string, counts: Record<string, number> = {}): this {
+    return this.put('stageMarkers', { stage, queryId, doneAt: new Date().toISOString(), counts });
+  }
+
+  /** Blob bytes are written to their files before the records that point to them are committed. */
+  putBlob(bytes: Uint8Array): this {
+    this.blobWrites.push(this.store.blobs.put(bytes));
+    return this;
+  }
+
+  get size(): number {
+    return this.ops.length;
+  }
+
+  async write(): Promise<void> {
+    await Promise.all(this.blobWrites);
+    if (this.ops.length === 0) return;
+    await this.store.db.batch(this.ops as never);
+  }
+}
+
+function keyOf(kind: RecordKind, record: unknown): string {
+  if (kind === 'stageMarkers') {
+    const marker = record as StageMarker;
+    return marker.stage + SEP + marker.queryId;
+  }
+  if (kind === 'modelCache') return (record as { inputHash: string }).inputHash;
+  throw new Error(`record of kind ${kind} has no id`);
+}
+
+export class CorpusStore {
+  readonly blobs: BlobStore;
+  readonly htmlSublevel: TextSublevel;
+  private readonly sublevels = new Map<RecordKind, JsonSublevel>();
+  private readonly indexes = new Map<IndexName, TextSublevel>();
+  private readonly meta: JsonSublevel;
+  private readonly stageStatsSublevel: JsonSublevel;
+
+  private constructor(
+    readonly dir: string,
+    readonly db: Level<string, unknown>,
+  ) {
+    this.blobs = new BlobStore(path.join(dir, 'blobs'));
+    for (const kind of Object.keys(recordSchemas) as RecordKind[]) {
+      this.sublevels.set(kind, db.sublevel<string, unknown>(kind, { valueEncoding: 'json' }));
+    }
+    for (const name of indexNames) {
+      this.indexes.set(name, db.sublevel<string, string>('idx-' + name, { valueEncoding: 'utf8' }));
+    }
+    this.htmlSublevel = db.sublevel<string, string>('pageHtml', { valueEncoding: 'utf8' });
+    this.meta = db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
+    this.stageStatsSublevel = db.sublevel<string, unknown>('stageStats', { valueEncoding: 'json' });
+  }
+
+  /** Opens (creating if needed) the store in `dir`; refuses a store written with another schema version. */
+  static async open(dir: string): Promise<CorpusStore> {
+    await mkdir(dir, { recursive: true });
+    const db = new Level<string, unknown>(path.join(dir, 'db'), { valueEncoding: 'json' });
+    await db.open();
+    const store = new CorpusStore(dir, db);
+    const found = await store.meta.get('schemaVersion');
+    if (found === undefined) {
+      await store.meta.put('schemaVersion', SCHEMA_VERSION);
+    } else if (found !== SCHEMA_VERSION) {
+      await db.close();
+      throw new StoreVersionError(dir, found);
+    }
+    return store;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  sublevelOf(kind: RecordKind): JsonSublevel {
+    return this.sublevels.get(kind)!;
+  }
+
+  indexSublevel(index: IndexName): TextSublevel {
+    return this.indexes.get(index)!;
+  }
+
+  batch(): StoreBatch {
+    return new StoreBatch(this);
+  }
+
+  async put<K extends RecordKind>(kind: K, record: RecordOf<K>): Promise<void> {
+    await this.batch().put(kind, record).write();
+  }
+
+  async get<K extends RecordKind>(kind: K, id: string): Promise<RecordOf<K> | undefined> {
+    return (await this.sublevelOf(kind).get(id)) as RecordOf<K> | undefined;
+  }
+
+  async getMany<K extends RecordKind>(kind: K, ids: string[]): Promise<Array<RecordOf<K> | undefined>> {
+    if (ids.length === 0) return [];
+    return (await this.sublevelOf(kind).getMany(ids)) as Array<RecordOf<K> | undefined>;
+  }
+
+  async has(kind: RecordKind, id: string): Promise<boolean> {
+    return (await this.sublevelOf(kind).get(id)) !== undefined;
+  }
+
+  /** Records of a kind in key order; with `shard`, only those whose id falls in that shard. */
+  async *iterate<K extends RecordKind>(kind: K, options: { shard?: Shard; prefix?: string } = {}): AsyncGenerator<RecordOf<K>> {
+    const range = options.prefix === undefined ? {} : { gte: options.prefix, lt: options.prefix + '\uffff' };
+    for await (const [key, value] of this.sublevelOf(kind).iterator(range)) {
+      if (options.shard && !inShard(key, options.shard)) continue;
+      yield value as RecordOf<K>;
+    }
+  }
+
+  async count(kind: RecordKind): Promise<number> {
+    let n = 0;
+    for await (const _ of this.sublevelOf(kind).keys()) n++;
+    return n;
+  }
+
+  /** Ids linked from `from` in a secondary index, in key order. */
+  async related(index: IndexName, from: string): Promise<string[]> {
+    const ids: string[] = [];
+    const prefix = from + SEP;
+    for await (const key of this.indexSublevel(index).keys({ gte: prefix, lt: from + SEP_END })) {
+      ids.push(key.slice(prefix.length));
+    }
+    return ids;
+  }
+
+  async getHtml(pageId: string): Promise<string | undefined> {
+    return this.htmlSublevel.get(pageId);
+  }
+
+  async isStageDone(stage: string, queryId: string): Promise<boolean> {
+    return this.has('stageMarkers', stage + SEP + queryId);
+  }
+
+  async clearStageMarkers(stage: string): Promise<void> {
+    const sub = this.sublevelOf('stageMarkers');
+    await sub.clear({ gte: stage + SEP, lt: stage + SEP_END });
+  }
+
+  async stageMarkerCount(stage: string): Promise<number> {
+    let n = 0;
+    for await (const _ of this.sublevelOf('stageMarkers').keys({ gte: stage + SEP, lt: stage + SEP_END })) n++;
+    return n;
+  }
+
+  async addStageStats(stage: string, counts: Record<string, number>): Promise<StageStats> {
+    const previous = (await this.stageStatsSublevel.get(stage)) as StageStats | undefined;
+    const merged: Record<string, number> = { ...(previous?.counts ?? {}) };
+    for (const [key, n] of Object.entries(counts)) merged[key] = (merged[key] ?? 0) + n;
+    const stats: StageStats = { stage, runs: (previous?.runs ?? 0) + 1, lastRunAt: new Date().toISOString(), counts: merged };
+    await this.stageStatsSublevel.put(stage, stats);
+    return stats;
+  }
+
+  async stageStats(): Promise<StageStats[]> {
+    const all: StageStats[] = [];
+    for await (const value of this.stageStatsSublevel.values()) all.push(value as StageStats);
+    return all;
+  }
+}

@@ -1,0 +1,71 @@
+// The stage runner: resumable, idempotent and shardable, with counts stored per stage.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { tempDir } from './helpers/temp.js';
+import { loadConfig } from '../src/config.js';
+import { ingestQueries, parseQueries } from '../src/queries.js';
+import { runStage, type Stage } from '../src/stage.js';
+import { CorpusStore } from '../storage/index.js';
+
+/** A real stage in miniature: one page record per query, under a stable id. */
+function pageStage(calls: string[], failOn?: string): Stage {
+  return {
+    name: 'demo',
+    async runQuery(query, ctx) {
+      calls.push(query.id);
+      if (query.query === failOn) throw new Error('boom');
+      await ctx.store.put('pages', {
+        id: `page-${query.id}`,
+        url: `http://x/${query.id}`,
+        finalUrl: `http://x/${query.id}`,
+        fetchedAt: new Date().toISOString(),
+        htmlBytes: 0,
+        rendered: false,
+      });
+      return { pages: 1 };
+    },
+  };
+}
+
+test('running a stage twice adds nothing and skips done queries; a failed query is retried', async (t) => {
+  const store = await CorpusStore.open(await tempDir(t));
+  t.after(() => store.close());
+  const config = await loadConfig(undefined);
+  const { queries } = parseQueries('q.txt', 'alpha\nbeta\ngamma\n');
+  await ingestQueries(store, queries);
+  assert.deepEqual(await ingestQueries(store, queries), { added: 0, existing: 3 });
+
+  const first: string[] = [];
+  const report1 = await runStage(pageStage(first, 'gamma'), store, { config });
+  assert.equal(first.length, 3);
+  assert.equal(report1.failed, 1);
+  assert.equal(await store.count('pages'), 2);
+
+  const second: string[] = [];
+  const report2 = await runStage(pageStage(second), store, { config });
+  assert.equal(second.length, 1, 'only the failed query runs again');
+  assert.equal(report2.skipped, 2);
+  assert.equal(await store.count('pages'), 3);
+  assert.equal(await store.count('queries'), 3);
+
+  const third: string[] = [];
+  await runStage(pageStage(third), store, { config, force: true });
+  assert.equal(third.length, 3);
+  assert.equal(await store.count('pages'), 3, 'forced re-run writes the same records');
+  const stats = await store.stageStats();
+  assert.equal(stats[0]!.runs, 3);
+  assert.equal(stats[0]!.counts.pages, 6);
+  assert.equal(stats[0]!.counts['queries-failed'], 1);
+});
+
+test('shards of a stage together cover every query exactly once', async (t) => {
+  const store = await CorpusStore.open(await tempDir(t));
+  t.after(() => store.close());
+  const config = await loadConfig(undefined);
+  const { queries } = parseQueries('q.txt', Array.from({ length: 20 }, (_, i) => `query ${i}`).join('\n'));
+  await ingestQueries(store, queries);
+  const calls: string[] = [];
+  for (let rank = 0; rank < 4; rank++) await runStage(pageStage(calls), store, { config, shard: { rank, worldSize: 4 } });
+  assert.equal(calls.length, 20);
+  assert.equal(new Set(calls).size, 20);
+});

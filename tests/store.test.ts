@@ -1,0 +1,122 @@
+// The corpus store on real LevelDB in a temp dir: round trips, atomic batches, versions, indexes.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Level } from 'level';
+import path from 'node:path';
+import { tempDir } from './helpers/temp.js';
+import { CorpusStore, SCHEMA_VERSION, StoreVersionError, sha256Hex, type RecordKind, type RecordOf } from '../storage/index.js';
+
+const at = '2026-11-21T10:00:00.000Z';
+const sha = sha256Hex('image bytes');
+const provenance = { provider: 'test', model: 'none', inputHash: 'abc', at };
+
+const samples: { [K in RecordKind]: RecordOf<K> } = {
+  queries: { id: 'q1', query: 'who was ray charles', topic: 'music', createdAt: at },
+  hits: { id: 'h1', queryId: 'q1', kind: 'web', rank: 0, provider: 'local', url: 'http://x/a', title: 'A' },
+  fetches: { id: 'f1', url: 'http://x/a', kind: 'page', outcome: 'failed', httpStatus: 500, reason: 'server error', at },
+  pages: { id: 'p1', url: 'http://x/a', finalUrl: 'http://x/a', fetchedAt: at, htmlBytes: 10, rendered: false, markdown: 'x <IMAGE_PLACEHOLDER>[0]' },
+  chunks: { id: 'p1:c0', pageId: 'p1', index: 0, text: 'x <IMAGE_PLACEHOLDER>[0]', occurrenceIds: ['p1:0'], imageIds: [sha] },
+  images: { id: sha, bytes: 11, mime: 'image/png', firstUrl: 'http://x/i.png', fetchedAt: at, width: 10, height: 10 },
+  occurrences: { id: 'p1:0', kind: 'page', pageId: 'p1', index: 0, url: 'http://x/i.png', imageId: sha, attributes: { alt: 'a piano' } },
+  descriptions: { id: 'd1', imageId: sha, status: 'ok', text: 'A piano.', method: 'context-template', provenance },
+  scores: { id: 's1', queryId: 'q1', elementKind: 'chunk', elementId: 'p1:c0', status: 'ok', components: { bm25: 4 }, finalScore: 4, method: 'embedded', provenance },
+  generations: { id: 'g1', queryId: 'q1', strategy: 'single', method: 'extractive', inputs: { chunkIds: ['p1:c0'], imageIds: [sha] }, output: 'answer', citedImageIds: [sha], latencyMs: 3, provenance },
+  evalResults: { id: 'e1', queryId: 'q1', generationId: 'g1', metrics: { fluency: 0.8 }, failed: {}, method: 'llm-judge', provenance },
+  stageMarkers: { stage: 'crawl', queryId: 'q1', doneAt: at, counts: { pages: 1 } },
+  modelCache: { inputHash: 'abc', provider: 'test', model: 'none', response: { text: 'hi' }, at },
+};
+
+test('every record kind round-trips through LevelDB', async (t) => {
+  const dir = await tempDir(t);
+  const store = await CorpusStore.open(dir);
+  for (const [kind, record] of Object.entries(samples) as Array<[RecordKind, RecordOf<RecordKind>]>) {
+    await store.put(kind, record);
+  }
+  await store.close();
+  const reopened = await CorpusStore.open(dir);
+  t.after(() => reopened.close());
+  for (const kind of Object.keys(samples) as RecordKind[]) {
+    const record = samples[kind] as Record<string, unknown>;
+    const id = kind === 'stageMarkers' ? 'crawl\x00q1' : kind === 'modelCache' ? 'abc' : (record.id as string);
+    assert.deepEqual(await reopened.get(kind, id), record, kind);
+    assert.equal(await reopened.count(kind), 1, kind);
+  }
+  assert.equal(await reopened.isStageDone('crawl', 'q1'), true);
+  assert.equal(await reopened.isStageDone('process', 'q1'), false);
+});
+
+test('a record that does not match its schema is refused before anything is written', async (t) => {
+  const store = await CorpusStore.open(await tempDir(t));
+  t.after(() => store.close());
+  const batch = store.batch().put('queries', samples.queries);
+  assert.throws(() => batch.put('images', { ...samples.images, id: 'not-a-sha256' }), /id/);
+  assert.equal(await store.count('queries'), 0);
+});
+
+test('a batch that fails midway leaves nothing behind', async (t) => {
+  const store = await CorpusStore.open(await tempDir(t));
+  t.after(() => store.close());
+  const batch = store
+    .batch()
+    .put('pages', samples.pages)
+    .put('chunks', samples.chunks)
+    .link('page-chunks', 'p1', 'p1:c0')
+    .put('occurrences', samples.occurrences);
+  // A key LevelDB cannot store makes the whole batch fail at commit time.
+  (batch as unknown as { ops: Array<{ key: unknown }> }).ops[3]!.key = null;
+  await assert.rejects(batch.write());
+  assert.equal(await store.count('pages'), 0);
+  assert.equal(await store.count('chunks'), 0);
+  assert.deepEqual(await store.related('page-chunks', 'p1'), []);
+});
+
+test('secondary indexes list related ids, only for their own key', async (t) => {
+  const store = await CorpusStore.open(await tempDir(t));
+  t.after(() => store.close());
+  await store
+    .batch()
+    .link('page-chunks', 'p1', 'p1:c0')
+    .link('page-chunks', 'p1', 'p1:c1')
+    .link('page-chunks', 'p10', 'p10:c0')
+    .link('image-occurrences', sha, 'p1:0')
+    .write();
+  assert.deepEqual(await store.related('page-chunks', 'p1'), ['p1:c0', 'p1:c1']);
+  assert.deepEqual(await store.related('page-chunks', 'p10'), ['p10:c0']);
+  assert.deepEqual(await store.related('image-occurrences', sha), ['p1:0']);
+});
+
+test('blobs are stored once by content and read back', async (t) => {
+  const store = await CorpusStore.open(await tempDir(t));
+  t.after(() => store.close());
+  const bytes = Buffer.from('same bytes on two pages');
+  await store.batch().putBlob(bytes).putBlob(bytes).write();
+  const id = sha256Hex(bytes);
+  assert.deepEqual(await store.blobs.get(id), bytes);
+  assert.equal(await store.blobs.get(sha256Hex('other')), undefined);
+});
+
+test('a store written with another schema version is refused, naming both versions', async (t) => {
+  const dir = await tempDir(t);
+  const raw = new Level<string, unknown>(path.join(dir, 'db'), { valueEncoding: 'json' });
+  await raw.sublevel<string, unknown>('meta', { valueEncoding: 'json' }).put('schemaVersion', SCHEMA_VERSION + 1);
+  await raw.close();
+  await assert.rejects(CorpusStore.open(dir), (error: Error) => {
+    assert.ok(error instanceof StoreVersionError);
+    assert.match(error.message, new RegExp(`schema version ${SCHEMA_VERSION + 1}.*schema version ${SCHEMA_VERSION}`));
+    return true;
+  });
+});
+
+test('iterating with a shard splits the records without overlap or loss', async (t) => {
+  const store = await CorpusStore.open(await tempDir(t));
+  t.after(() => store.close());
+  const batch = store.batch();
+  for (let i = 0; i < 50; i++) batch.put('queries', { id: `q${i}`, query: `query ${i}`, createdAt: at });
+  await batch.write();
+  const seen: string[] = [];
+  for (let rank = 0; rank < 3; rank++) {
+    for await (const query of store.iterate('queries', { shard: { rank, worldSize: 3 } })) seen.push(query.id);
+  }
+  assert.equal(seen.length, 50);
+  assert.equal(new Set(seen).size, 50);
+});
