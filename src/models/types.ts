@@ -1,0 +1,61 @@
+// Capability interfaces of the model layer. Code in crawlers/, processors/, scorers/ and runner/
+// talks to models only through these; src/models/registry.ts picks implementations from config.
+
+/** Provenance fields every model result is stored with (see storage Provenance). */
+export interface ModelIdentity {
+  provider: string;
+  model: string;
+}
+
+export interface TextEmbedder extends ModelIdentity {
+  readonly dimensions: number;
+  /** L2-normalized vectors, one per text, in order. */
+  embedTexts(texts: string[]): Promise<Float32Array[]>;
+}
+
+export interface ImageEmbedder extends ModelIdentity {
+  readonly dimensions: number;
+  /** L2-normalized vectors, one per image (encoded bytes), in order. */
+  embedImages(images: Uint8Array[]): Promise<Float32Array[]>;
+  /** Text vectors in the same space as the images (CLIP-family dual encoders). */
+  embedTexts(texts: string[]): Promise<Float32Array[]>;
+}
+
+export interface OcrLine {
+  text: string;
+  confidence: number;
+  box: [number, number, number, number];
+}
+
+export interface OcrEngine extends ModelIdentity {
+  recognize(image: Uint8Array): Promise<OcrLine[]>;
+}
+
+export type ChatContent = { type: 'text'; text: string } | { type: 'image'; image: Uint8Array };
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string | ChatContent[];
+}
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  /** Ask for the top log-probabilities of the first generated token (RagVL's Yes/No reranking). */
+  firstTokenLogprobs?: number;
+}
+
+export interface ChatResponse {
+  text: string;
+  /** Token → log-probability for the first generated token, when requested and supported. */
+  firstTokenLogprobs?: Record<string, number>;
+  usage?: { promptTokens: number; completionTokens: number };
+  latencyMs: number;
+  /** True when the answer came from the store's model cache. */
+  cached: boolean;
+}
+
+export interface VisionChat extends ModelIdentity {
+  chat(request: ChatRequest): Promise<ChatResponse>;
+}
