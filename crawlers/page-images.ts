@@ -1,0 +1,144 @@
+// Finds the images a page uses, in document order, and marks each `<img>` with its occurrence index
+// (`data-m2rag-occurrence="k"`). The crawler stores the marked HTML, so text extraction later puts
+// `<IMAGE_PLACEHOLDER>[k]` exactly where occurrence k stood, with no second guess at which image is which.
+import type { CheerioAPI, Cheerio } from 'cheerio';
+import type { Element } from 'domhandler';
+
+export const OCCURRENCE_ATTRIBUTE = 'data-m2rag-occurrence';
+
+export interface PageImage {
+  /** The k of `<IMAGE_PLACEHOLDER>[k]`; og:image comes after the body's images and has no placeholder. */
+  index: number;
+  url: string;
+  source: 'img' | 'picture' | 'og:image';
+  domPath: string;
+  attributes: Record<string, string>;
+}
+
+export interface PageImageScan {
+  images: PageImage[];
+  /** `<img>` elements that name no fetchable image, with the reason (counted, never silently lost). */
+  skipped: Array<{ domPath: string; reason: string }>;
+}
+
+const LAZY_ATTRIBUTES = ['data-src', 'data-lazy-src', 'data-original', 'data-url', 'data-hi-res-src'];
+const LAZY_SRCSET_ATTRIBUTES = ['data-srcset', 'data-lazy-srcset'];
+
+interface SrcsetCandidate {
+  url: string;
+  width?: number;
+  density?: number;
+}
+
+/** Parses a `srcset` value; URLs may contain commas, so split on ", " and descriptors only. */
+export function parseSrcset(srcset: string): SrcsetCandidate[] {
+  const candidates: SrcsetCandidate[] = [];
+  for (const part of srcset.split(/,\s+|,(?=\S+\s+\d)/)) {
+    const [url, descriptor] = part.trim().split(/\s+/);
+    if (!url) continue;
+    const width = descriptor?.endsWith('w') ? Number.parseFloat(descriptor) : undefined;
+    const density = descriptor?.endsWith('x') ? Number.parseFloat(descriptor) : undefined;
+    candidates.push({ url: url.replace(/,$/, ''), width, density });
+  }
+  return candidates;
+}
+
+/** The largest candidate: widest `w`, else densest `x`, else the first. */
+export function largestSrcsetCandidate(srcset: string): string | undefined {
+  const candidates = parseSrcset(srcset);
+  if (candidates.length === 0) return undefined;
+  const byWidth = candidates.filter((c) => c.width !== undefined).sort((a, b) => b.width! - a.width!);
+  if (byWidth.length > 0) return byWidth[0]!.url;
+  return [...candidates].sort((a, b) => (b.density ?? 1) - (a.density ?? 1))[0]!.url;
+}
+
+function domPathOf($: CheerioAPI, element: Element): string {
+  const parts: string[] = [];
+  let node: Element | null = element;
+  while (node && node.type === 'tag') {
+    const tag = node.tagName.toLowerCase();
+    const parent = node.parent as Element | null;
+    const siblings = parent && 'children' in parent ? (parent.children as Element[]).filter((c) => c.type === 'tag' && c.tagName === node!.tagName) : [];
+    parts.unshift(siblings.length > 1 ? `${tag}:nth-of-type(${siblings.indexOf(node) + 1})` : tag);
+    node = parent && parent.type === 'tag' ? parent : null;
+  }
+  return parts.join('>');
+}
+
+function resolveHttpUrl(raw: string | undefined, baseUrl: string): string | undefined {
+  if (!raw) return undefined;
+  const trimmed = raw.trim();
+  if (trimmed === '' || trimmed.startsWith('data:')) return undefined;
+  try {
+    const url = new URL(trimmed, baseUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    url.hash = '';
+    return url.href;
+  } catch {
+    return undefined;
+  }
+}
+
+function chosenSource($: CheerioAPI, img: Cheerio<Element>): { raw?: string; source: 'img' | 'picture' } {
+  const picture = img.parent('picture');
+  if (picture.length > 0) {
+    const sources = picture.children('source[srcset]').toArray();
+    for (const source of sources) {
+      const best = largestSrcsetCandidate($(source).attr('srcset') ?? '');
+      if (best) return { raw: best, source: 'picture' };
+    }
+  }
+  for (const attribute of ['srcset', ...LAZY_SRCSET_ATTRIBUTES]) {
+    const best = largestSrcsetCandidate(img.attr(attribute) ?? '');
+    if (best && !best.startsWith('data:')) return { raw: best, source: 'img' };
+  }
+  for (const attribute of LAZY_ATTRIBUTES) {
+    const value = img.attr(attribute);
+    if (value) return { raw: value, source: 'img' };
+  }
+  return { raw: img.attr('src'), source: 'img' };
+}
+
+function attributesOf($: CheerioAPI, img: Cheerio<Element>): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const name of ['alt', 'title', 'width', 'height', 'class', 'id', 'loading', 'srcset', 'role', 'aria-hidden']) {
+    const value = img.attr(name);
+    if (value !== undefined) attributes[name] = value;
+  }
+  const figure = img.closest('figure');
+  if (figure.length > 0) {
+    attributes.inFigure = 'true';
+    const caption = figure.find('figcaption').first().text().replace(/\s+/g, ' ').trim();
+    if (caption) attributes.figcaption = caption;
+  }
+  if (img.parent('picture').length > 0) attributes.inPicture = 'true';
+  const link = img.closest('a[href]');
+  if (link.length > 0) attributes.linkHref = link.attr('href')!;
+  return attributes;
+}
+
+/**
+ * Lists the page's images in document order and marks each `<img>` with its occurrence index.
+ * Call it on the DOM whose HTML is then stored; the marks are what extraction reads.
+ */
+export function findPageImages($: CheerioAPI, baseUrl: string): PageImageScan {
+  const images: PageImage[] = [];
+  const skipped: PageImageScan['skipped'] = [];
+  $('img').each((_, element) => {
+    const img = $(element);
+    const domPath = domPathOf($, element);
+    const { raw, source } = chosenSource($, img);
+    const url = resolveHttpUrl(raw, baseUrl);
+    if (!url) {
+      skipped.push({ domPath, reason: raw ? (raw.trim().startsWith('data:') ? 'inline-data-uri' : 'unsupported-url') : 'no-src' });
+      return;
+    }
+    img.attr(OCCURRENCE_ATTRIBUTE, String(images.length));
+    images.push({ index: images.length, url, source, domPath, attributes: attributesOf($, img) });
+  });
+  const ogImage = resolveHttpUrl($('meta[property="og:image"]').attr('content'), baseUrl);
+  if (ogImage && !images.some((image) => image.url === ogImage)) {
+    images.push({ index: images.length, url: ogImage, source: 'og:image', domPath: 'head>meta[property=og:image]', attributes: {} });
+  }
+  return { images, skipped };
+}
