@@ -5,7 +5,9 @@ import { log } from './feedback.js';
 import { StoreVersionError } from '../storage/index.js';
 import { register as registerBuild } from './commands/build.js';
 import { register as registerCrawl } from './commands/crawl.js';
+import { register as registerEval } from './commands/eval.js';
 import { register as registerPending } from './commands/pending.js';
+import { register as registerProcess } from './commands/process.js';
 import { register as registerStats } from './commands/stats.js';
 
 export function createProgram(): Command {
@@ -17,6 +19,8 @@ export function createProgram(): Command {
     .exitOverride();
   registerBuild(program);
   registerCrawl(program);
+  registerProcess(program);
+  registerEval(program);
   registerPending(program);
   registerStats(program);
   return program;

@@ -4,12 +4,10 @@ import type { Command } from 'commander';
 import { NotImplementedError } from '../errors.js';
 
 const PENDING: Array<[name: string, description: string]> = [
-  ['process', 'extract, chunk and dedup pages; normalize, filter, hash and cluster images'],
   ['describe', 'write a context-aware description for every kept image'],
   ['score', 'score every chunk and image against its query'],
   ['export', 'export the dataset (m2rag, sharegpt or jsonl)'],
   ['run', 'retrieve, rerank and generate answers for the queries'],
-  ['eval', 'evaluate generations and retrieval'],
   ['serve', 'serve the store and the runner over HTTP'],
 ];
 

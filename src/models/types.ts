@@ -59,3 +59,20 @@ export interface ChatResponse {
 export interface VisionChat extends ModelIdentity {
   chat(request: ChatRequest): Promise<ChatResponse>;
 }
+
+/**
+ * The models a run uses, picked from config by src/models/registry.ts (`loadModels`). Absent
+ * entries mean "not configured": callers fall back to their labelled embedded path.
+ */
+export interface Models {
+  /** Text LLM (OpenAI-compatible chat); used for text scoring, generation, judging. */
+  llm?: VisionChat;
+  /** Vision-language model (OpenAI-compatible chat with images); descriptions, image scoring, reranking. */
+  vision?: VisionChat;
+  /** Always present: a configured embedding endpoint, or the embedded offline default. */
+  textEmbedder: TextEmbedder;
+  /** CLIP-family dual encoder, when a model directory is configured. */
+  imageEmbedder?: ImageEmbedder;
+  /** Always present: the embedded PaddleOCR default. */
+  ocr: OcrEngine;
+}
