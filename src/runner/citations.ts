@@ -1,0 +1,63 @@
+// Image citations in generated answers. The prompt numbers the candidate images 1..M and the model
+// cites them as `![short caption](images/k.ext)`. Post-processing keeps the first citation of each
+// valid index, removes citations of indexes that do not exist and repeats (counting both), and
+// renders each kept citation as a figure block: the image on its own paragraph with a numbered
+// caption line under it.
+
+export interface ImageRef {
+  imageId: string;
+  /** File extension used in the answer and in exports (from the image's mime type). */
+  ext: string;
+}
+
+export interface PostProcessed {
+  text: string;
+  /** 1-based prompt indexes of the images cited, in order of first citation. */
+  cited: number[];
+  outOfRange: number;
+  repeated: number;
+}
+
+const CITATION = /!\[([^\]]*)\]\(\s*(?:\.\/)?images\/(\d+)(?:\.[A-Za-z0-9]+)?\s*\)/g;
+
+export function extOfMime(mime: string): string {
+  const sub = mime.split('/')[1]?.split(/[+;]/)[0]?.toLowerCase() ?? 'bin';
+  return sub === 'jpeg' ? 'jpg' : sub === 'svg' ? 'svg' : sub;
+}
+
+export function imagePath(index: number, ref: ImageRef): string {
+  return `images/${index}.${ref.ext}`;
+}
+
+export function figureBlock(index: number, figureNumber: number, ref: ImageRef, caption: string): string {
+  const clean = caption.replace(/\s+/g, ' ').trim() || `Image ${index}`;
+  return `\n\n![${clean}](${imagePath(index, ref)})\n*Figure ${figureNumber}: ${clean}*\n\n`;
+}
+
+export function postProcessAnswer(answer: string, images: ImageRef[]): PostProcessed {
+  const cited: number[] = [];
+  let outOfRange = 0;
+  let repeated = 0;
+  const text = answer.replace(CITATION, (_match, caption: string, digits: string) => {
+    const index = Number(digits);
+    if (!Number.isInteger(index) || index < 1 || index > images.length) {
+      outOfRange++;
+      return '';
+    }
+    if (cited.includes(index)) {
+      repeated++;
+      return '';
+    }
+    cited.push(index);
+    return figureBlock(index, cited.length, images[index - 1]!, caption);
+  });
+  return { text: tidy(text), cited, outOfRange, repeated };
+}
+
+/** Collapses the blank lines and trailing spaces that removed or moved citations leave behind. */
+export function tidy(text: string): string {
+  return text
+    .replace(/[ \t]+\n/g, '\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
