@@ -122,6 +122,10 @@ export const Image = z.object({
   dhash: z.string().optional(),
   clusterId: z.string().optional(),
   representativeId: z.string().optional(),
+  /** Frames of an animated image (GIF, WebP); only the first is decoded. */
+  frames: z.number().int().positive().optional(),
+  /** The original's colour space when not sRGB (e.g. `cmyk`); the thumbnail is always sRGB. */
+  colorSpace: z.string().optional(),
 });
 
 export const OccurrenceContext = z.object({
@@ -132,6 +136,10 @@ export const OccurrenceContext = z.object({
   chunkId: z.string().optional(),
   above: z.string().optional(),
   below: z.string().optional(),
+  /** `figcaption` when the page marked the caption up, `adjacent-text` when it is the short line under the image. */
+  captionSource: z.enum(['figcaption', 'adjacent-text']).optional(),
+  /** Whether the image's placeholder stands in the page's extracted main text (unset when the page has none). */
+  inMainContent: z.boolean().optional(),
 });
 
 /** One use of an image: on a page (pageId, index k) or as a query's auxiliary image (queryId). */
