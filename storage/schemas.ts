@@ -206,6 +206,28 @@ export const Generation = z.object({
   usage: TokenUsage.optional(),
   latencyMs: z.number().nonnegative(),
   provenance: Provenance,
+  /** Retrieval and reranking behind the generation: candidates in retrieval order, their rerank relevance. */
+  retrieval: z
+    .object({
+      imageMethod: z.string(),
+      rerankMethod: z.string(),
+      threshold: z.number(),
+      candidates: z.array(
+        z.object({
+          imageId: z.string(),
+          retrievalScore: z.number(),
+          relevance: z.number().optional(),
+          status: z.enum(['ok', 'failed']),
+          reason: z.string().optional(),
+        }),
+      ),
+      retrieveMs: z.number().nonnegative(),
+      rerankMs: z.number().nonnegative(),
+      rerankRequests: z.number().int().nonnegative(),
+    })
+    .optional(),
+  /** What post-processing removed or the model got wrong (out-of-range and repeated citations, failed steps). */
+  counts: z.record(z.string(), z.number()).optional(),
 });
 
 export const EvalResult = z.object({
