@@ -53,6 +53,12 @@ export const ConfigSchema = z
         decodePixelLimit: z.number().int().positive().default(100_000_000),
         thumbnailSide: z.number().int().positive().default(512),
         phashThreshold: z.number().int().nonnegative().default(10),
+        /** A near-duplicate pair must also be this close in dHash (a second opinion against look-alikes). */
+        dhashThreshold: z.number().int().nonnegative().default(20),
+        minLayoutScore: z.number().default(1),
+        thumbnailFormat: z.enum(['jpeg', 'webp']).default('jpeg'),
+        thumbnailQuality: z.number().int().min(1).max(100).default(85),
+        decodeConcurrency: z.number().int().positive().default(2),
         contextTokensAbove: z.number().int().nonnegative().default(256),
         contextTokensBelow: z.number().int().nonnegative().default(256),
       })
@@ -72,7 +78,19 @@ export const ConfigSchema = z
         concurrency: z.number().int().positive().default(4),
         timeoutSecs: z.number().positive().default(120),
         maxRetries: z.number().int().nonnegative().default(3),
+        /** First retry delay; doubled per retry unless the server sends Retry-After. */
+        retryDelayMs: z.number().int().nonnegative().default(1000),
+        /** Intra-op threads of local ONNX sessions. */
         threads: z.number().int().positive().default(1),
+        /** Images per forward pass of the local CLIP image encoder. */
+        clipBatchSize: z.number().int().positive().default(16),
+        /** Where `m2rag models pull` downloads from (laid out like the Hugging Face hub) and to. */
+        hubUrl: z.string().url().default('https://huggingface.co'),
+        cacheDir: z.string().optional(),
+        /** Longest description a vision model may write, in tokens. */
+        describeMaxTokens: z.number().int().positive().default(200),
+        /** Cache model responses in the store (re-runs then cost nothing). */
+        cache: z.boolean().default(true),
       })
       .strict()
       .prefault({}),
@@ -93,7 +111,15 @@ export const ConfigSchema = z
         topK: z.number().int().positive().default(20),
         topN: z.number().int().positive().default(2),
         threshold: z.number().min(0).max(1).default(0.5),
+        /** Threshold of the model-free reranker fallback (its relevance is a similarity, not a probability). */
+        fallbackThreshold: z.number().min(0).max(1).default(0.25),
+        /** Retrieved chunks given to the generator. */
+        contextChunks: z.number().int().positive().default(5),
+        /** Vectors above which retrieval uses an HNSW index (usearch) instead of exact search. */
         annAbove: z.number().int().positive().default(50_000),
+        maxAnswerTokens: z.number().int().positive().default(800),
+        /** Minimum image coherence, helpfulness, reference and recall of a generation in the ShareGPT export. */
+        sharegptMinMetric: z.number().min(0).max(1).default(0.7),
       })
       .strict()
       .prefault({}),

@@ -3,7 +3,7 @@
 // (decompression bombs); EXIF orientation is applied; animated images give their first frame; CMYK
 // and other colour spaces become sRGB; SVG is rasterized by libvips' own librsvg, which runs no
 // script and loads no external reference for in-memory input.
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { dhashOf, phashOf, PHASH_INPUT_SIDE } from './hash.js';
 
 export interface DecodeOptions {
@@ -71,7 +71,7 @@ function canServeAsThumbnail(meta: Metadata, side: number): boolean {
   );
 }
 
-function decoder(bytes: Uint8Array, options: DecodeOptions): sharp.Sharp {
+function decoder(bytes: Uint8Array, options: DecodeOptions): Sharp {
   // failOn 'truncated': tolerate the harmless warnings many web JPEGs carry, refuse cut-off files.
   return sharp(bytes, { limitInputPixels: options.pixelLimit, pages: 1, failOn: 'truncated' });
 }
