@@ -8,6 +8,7 @@ export interface ModelIdentity {
 }
 
 export interface TextEmbedder extends ModelIdentity {
+  /** Vector length; for an embeddings endpoint it is known only after the first call (0 before). */
   readonly dimensions: number;
   /** L2-normalized vectors, one per text, in order. */
   embedTexts(texts: string[]): Promise<Float32Array[]>;
@@ -54,10 +55,23 @@ export interface ChatResponse {
   latencyMs: number;
   /** True when the answer came from the store's model cache. */
   cached: boolean;
+  /** sha256 of everything that went into the request (provider, endpoint, model, body): the cache key and provenance hash. */
+  inputHash: string;
 }
 
 export interface VisionChat extends ModelIdentity {
+  /** Throws ModelRequestError (src/models/errors.ts) with a one-line reason when the request fails for good. */
   chat(request: ChatRequest): Promise<ChatResponse>;
+}
+
+/** Requests, cache hits, failures and tokens of the models a run used; printed at the end of a stage. */
+export interface UsageTotals {
+  requests: number;
+  cached: number;
+  failed: number;
+  retries: number;
+  promptTokens: number;
+  completionTokens: number;
 }
 
 /**
@@ -75,4 +89,8 @@ export interface Models {
   imageEmbedder?: ImageEmbedder;
   /** Always present: the embedded PaddleOCR default. */
   ocr: OcrEngine;
+  /** Usage per model (`provider:model`), accumulated over this process. */
+  usage(): Record<string, UsageTotals>;
+  /** Releases loaded sessions (ONNX, TensorFlow.js). */
+  dispose(): Promise<void>;
 }

@@ -1,0 +1,295 @@
+// The OpenAI-compatible provider: chat completions (text and images, first-token logprobs) and
+// embeddings over HTTP, for vLLM, Ollama, llama.cpp's server, LM Studio or a hosted API.
+// The machinery (bounded concurrency, timeouts, retries with backoff, the response cache, usage
+// accounting) lives here once; callers only build requests and read replies.
+import pLimit, { type LimitFunction } from 'p-limit';
+import { z } from 'zod';
+import { hashOf, type ModelCache } from './cache.js';
+import { ModelRequestError } from './errors.js';
+import { imageDataUrl } from './image-input.js';
+import type { ChatMessage, ChatRequest, ChatResponse, TextEmbedder, VisionChat } from './types.js';
+import type { UsageMeter } from './usage.js';
+
+export const OPENAI_PROVIDER = 'openai-compatible';
+
+export interface OpenAiEndpoint {
+  /** Base URL including the API version, e.g. `http://127.0.0.1:8000/v1`; paths are appended to it. */
+  url: string;
+  model: string;
+  /** Bearer token; read from the environment only. */
+  key?: string;
+}
+
+export interface RequestPolicy {
+  concurrency: number;
+  timeoutMs: number;
+  maxRetries: number;
+  /** First backoff delay; doubled per retry, unless the server sends Retry-After. */
+  retryDelayMs: number;
+}
+
+const ChatReply = z.object({
+  choices: z
+    .array(
+      z.object({
+        message: z
+          .object({
+            content: z.union([z.string(), z.array(z.object({ type: z.string().optional(), text: z.string().optional() })), z.null()]).optional(),
+            refusal: z.string().nullish(),
+          })
+          .optional(),
+        finish_reason: z.string().nullish(),
+        logprobs: z
+          .object({
+            content: z
+              .array(
+                z.object({
+                  token: z.string(),
+                  logprob: z.number(),
+                  top_logprobs: z.array(z.object({ token: z.string(), logprob: z.number() })).optional(),
+                }),
+              )
+              .nullish(),
+          })
+          .nullish(),
+      }),
+    )
+    .optional(),
+  usage: z.object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional() }).nullish(),
+});
+
+const EmbeddingsReply = z.object({
+  data: z.array(z.object({ index: z.number().int().optional(), embedding: z.array(z.number()) })),
+  usage: z.object({ prompt_tokens: z.number().optional() }).nullish(),
+});
+
+/** What the cache keeps of a chat reply (latency and the cached flag are per call). */
+type CachedChat = Pick<ChatResponse, 'text' | 'firstTokenLogprobs' | 'usage'>;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** POSTs JSON with a timeout, retrying 429/5xx/network failures with exponential backoff. */
+export class OpenAiTransport {
+  private readonly limit: LimitFunction;
+
+  constructor(
+    readonly endpoint: OpenAiEndpoint,
+    private readonly policy: RequestPolicy,
+    private readonly onRetry: () => void,
+  ) {
+    this.limit = pLimit(policy.concurrency);
+  }
+
+  post(path: string, body: unknown): Promise<unknown> {
+    return this.limit(async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.postOnce(path, body);
+        } catch (error) {
+          const failure = error as ModelRequestError & { retryAfterMs?: number };
+          if (!(failure instanceof ModelRequestError) || !failure.retryable || attempt >= this.policy.maxRetries) throw error;
+          this.onRetry();
+          await sleep(failure.retryAfterMs ?? this.policy.retryDelayMs * 2 ** attempt);
+        }
+      }
+    });
+  }
+
+  private async postOnce(path: string, body: unknown): Promise<unknown> {
+    const url = this.endpoint.url.replace(/\/+$/, '') + path;
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    if (this.endpoint.key) headers.authorization = `Bearer ${this.endpoint.key}`;
+    const signal = AbortSignal.timeout(this.policy.timeoutMs);
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal });
+      text = await response.text();
+    } catch (error) {
+      const err = error as Error & { cause?: { code?: string; message?: string } };
+      if (err.name === 'TimeoutError' || err.name === 'AbortError') {
+        throw new ModelRequestError('timeout', `no complete reply from ${url} within ${this.policy.timeoutMs} ms`);
+      }
+      throw new ModelRequestError('unreachable', `${url}: ${err.cause?.code ?? err.cause?.message ?? err.message}`);
+    }
+    if (!response.ok) {
+      const failure = new ModelRequestError('http', `${url} answered ${response.status}: ${summarize(text)}`, response.status) as ModelRequestError & {
+        retryAfterMs?: number;
+      };
+      const retryAfter = Number(response.headers.get('retry-after'));
+      if (Number.isFinite(retryAfter) && retryAfter >= 0 && response.headers.has('retry-after')) failure.retryAfterMs = Math.min(retryAfter * 1000, 60_000);
+      throw failure;
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ModelRequestError('malformed', `${url} answered ${response.status} with non-JSON: ${summarize(text)}`);
+    }
+  }
+}
+
+function summarize(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > 200 ? oneLine.slice(0, 200) + '…' : oneLine || '(empty body)';
+}
+
+async function toOpenAiMessage(message: ChatMessage): Promise<unknown> {
+  if (typeof message.content === 'string') return { role: message.role, content: message.content };
+  const parts = await Promise.all(
+    message.content.map(async (part) =>
+      part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image_url', image_url: { url: await imageDataUrl(part.image) } },
+    ),
+  );
+  return { role: message.role, content: parts };
+}
+
+/** The documented request body of POST /chat/completions for a ChatRequest. */
+export async function chatRequestBody(model: string, request: ChatRequest): Promise<Record<string, unknown>> {
+  const body: Record<string, unknown> = {
+    model,
+    messages: await Promise.all(request.messages.map(toOpenAiMessage)),
+    temperature: request.temperature ?? 0,
+  };
+  if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens;
+  if (request.firstTokenLogprobs !== undefined) {
+    body.logprobs = true;
+    body.top_logprobs = request.firstTokenLogprobs;
+  }
+  return body;
+}
+
+/** Reads a chat completion reply; throws `malformed` for anything outside the documented shape. */
+export function parseChatReply(json: unknown, wantLogprobs: boolean): CachedChat {
+  const parsed = ChatReply.safeParse(json);
+  if (!parsed.success) throw new ModelRequestError('malformed', `reply is not a chat completion (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
+  const choice = parsed.data.choices?.[0];
+  if (!choice) throw new ModelRequestError('malformed', 'reply has no choices');
+  const content = choice.message?.content;
+  const text = (Array.isArray(content) ? content.map((part) => part.text ?? '').join('') : (content ?? '')).trim();
+  if (text === '') {
+    const why = choice.message?.refusal ? `model refused: ${summarize(choice.message.refusal)}` : `empty reply (finish_reason ${choice.finish_reason ?? 'none'})`;
+    throw new ModelRequestError('malformed', why);
+  }
+  const reply: CachedChat = { text };
+  const first = choice.logprobs?.content?.[0];
+  if (wantLogprobs && first) {
+    const logprobs: Record<string, number> = {};
+    for (const top of first.top_logprobs ?? []) logprobs[top.token] = Math.max(logprobs[top.token] ?? -Infinity, top.logprob);
+    logprobs[first.token] = Math.max(logprobs[first.token] ?? -Infinity, first.logprob);
+    reply.firstTokenLogprobs = logprobs;
+  }
+  const usage = parsed.data.usage;
+  if (usage) reply.usage = { promptTokens: usage.prompt_tokens ?? 0, completionTokens: usage.completion_tokens ?? 0 };
+  return reply;
+}
+
+export class OpenAiChat implements VisionChat {
+  readonly provider = OPENAI_PROVIDER;
+  readonly model: string;
+  private readonly transport: OpenAiTransport;
+  private readonly usageKey: string;
+
+  constructor(
+    endpoint: OpenAiEndpoint,
+    policy: RequestPolicy,
+    private readonly cache: ModelCache | undefined,
+    private readonly meter: UsageMeter,
+  ) {
+    this.model = endpoint.model;
+    this.usageKey = `${this.provider}:${endpoint.model}`;
+    this.transport = new OpenAiTransport(endpoint, policy, () => meter.record(this.usageKey, { retries: 1 }));
+  }
+
+  async chat(request: ChatRequest): Promise<ChatResponse> {
+    const started = Date.now();
+    this.meter.record(this.usageKey, { requests: 1 });
+    try {
+      const body = await chatRequestBody(this.model, request);
+      // The key never enters the hash; the endpoint URL does, since another server may answer differently.
+      const inputHash = hashOf({ provider: this.provider, url: this.transport.endpoint.url, path: '/chat/completions', body });
+      const hit = await this.cache?.get<CachedChat>(inputHash);
+      if (hit) {
+        this.meter.record(this.usageKey, { cached: 1 });
+        return { ...hit, latencyMs: Date.now() - started, cached: true, inputHash };
+      }
+      const reply = parseChatReply(await this.transport.post('/chat/completions', body), request.firstTokenLogprobs !== undefined);
+      this.meter.record(this.usageKey, { promptTokens: reply.usage?.promptTokens ?? 0, completionTokens: reply.usage?.completionTokens ?? 0 });
+      await this.cache?.put(inputHash, this.provider, this.model, reply);
+      return { ...reply, latencyMs: Date.now() - started, cached: false, inputHash };
+    } catch (error) {
+      this.meter.record(this.usageKey, { failed: 1 });
+      throw error;
+    }
+  }
+}
+
+/** Texts per embeddings request. */
+const EMBEDDING_BATCH = 64;
+
+export class OpenAiEmbeddings implements TextEmbedder {
+  readonly provider = OPENAI_PROVIDER;
+  readonly model: string;
+  dimensions = 0;
+  private readonly transport: OpenAiTransport;
+  private readonly usageKey: string;
+
+  constructor(
+    endpoint: OpenAiEndpoint,
+    policy: RequestPolicy,
+    private readonly cache: ModelCache | undefined,
+    private readonly meter: UsageMeter,
+  ) {
+    this.model = endpoint.model;
+    this.usageKey = `${this.provider}:${endpoint.model}`;
+    this.transport = new OpenAiTransport(endpoint, policy, () => meter.record(this.usageKey, { retries: 1 }));
+  }
+
+  async embedTexts(texts: string[]): Promise<Float32Array[]> {
+    const vectors: Array<Float32Array | undefined> = new Array(texts.length);
+    const hashes = texts.map((text) => hashOf({ provider: this.provider, url: this.transport.endpoint.url, path: '/embeddings', model: this.model, text }));
+    const missing: number[] = [];
+    for (const [i, hash] of hashes.entries()) {
+      const hit = await this.cache?.get<number[]>(hash);
+      if (hit) vectors[i] = Float32Array.from(hit);
+      else missing.push(i);
+    }
+    this.meter.record(this.usageKey, { cached: texts.length - missing.length });
+    const batches: number[][] = [];
+    for (let i = 0; i < missing.length; i += EMBEDDING_BATCH) batches.push(missing.slice(i, i + EMBEDDING_BATCH));
+    await Promise.all(batches.map((batch) => this.embedBatch(batch, texts, hashes, vectors)));
+    return vectors as Float32Array[];
+  }
+
+  private async embedBatch(batch: number[], texts: string[], hashes: string[], vectors: Array<Float32Array | undefined>): Promise<void> {
+    this.meter.record(this.usageKey, { requests: 1 });
+    try {
+      const json = await this.transport.post('/embeddings', { model: this.model, input: batch.map((i) => texts[i]!) });
+      const parsed = EmbeddingsReply.safeParse(json);
+      if (!parsed.success) throw new ModelRequestError('malformed', 'reply is not an embeddings list');
+      const data = parsed.data.data;
+      if (data.length !== batch.length) throw new ModelRequestError('malformed', `asked for ${batch.length} embeddings, got ${data.length}`);
+      const ordered = data.every((d) => d.index !== undefined) ? [...data].sort((a, b) => a.index! - b.index!) : data;
+      for (const [j, item] of ordered.entries()) {
+        if (item.embedding.length === 0 || (this.dimensions !== 0 && item.embedding.length !== this.dimensions)) {
+          throw new ModelRequestError('malformed', `embedding of length ${item.embedding.length}, expected ${this.dimensions || 'more than 0'}`);
+        }
+        this.dimensions = item.embedding.length;
+        const vector = l2Normalize(Float32Array.from(item.embedding));
+        vectors[batch[j]!] = vector;
+        await this.cache?.put(hashes[batch[j]!]!, this.provider, this.model, Array.from(vector));
+      }
+      this.meter.record(this.usageKey, { promptTokens: parsed.data.usage?.prompt_tokens ?? 0 });
+    } catch (error) {
+      this.meter.record(this.usageKey, { failed: 1 });
+      throw error;
+    }
+  }
+}
+
+export function l2Normalize(vector: Float32Array): Float32Array {
+  let norm = 0;
+  for (const x of vector) norm += x * x;
+  norm = Math.sqrt(norm);
+  if (norm > 0) for (let i = 0; i < vector.length; i++) vector[i] = vector[i]! / norm;
+  return vector;
+}
