@@ -12,6 +12,8 @@ export const ConfigSchema = z
       .object({
         search: z.enum(['wikipedia', 'searxng', 'brave', 'google-cse', 'local', 'seeds']).default('wikipedia'),
         site: z.string().url().optional(),
+        /** Most pages the `local` provider indexes from the site. */
+        siteMaxPages: z.number().int().positive().default(5000),
         pages: z.number().int().nonnegative().default(10),
         auxImages: z.number().int().nonnegative().default(10),
         render: z.boolean().default(false),

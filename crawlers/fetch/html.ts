@@ -1,0 +1,36 @@
+// What the crawler reads from a page's HTML besides its images: meta-refresh redirects and the
+// canonical URL.
+import type { CheerioAPI } from 'cheerio';
+
+/** Longest meta-refresh delay still treated as a redirect (longer ones are page reloads, not moves). */
+const MAX_REFRESH_DELAY_SECONDS = 10;
+
+function resolveHttp(raw: string, base: string): string | undefined {
+  try {
+    const url = new URL(raw.trim().replace(/^['"]|['"]$/g, ''), base);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    url.hash = '';
+    return url.href;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The target of `<meta http-equiv="refresh" content="0;url=...">`, if the page is such a redirect. */
+export function metaRefreshTarget($: CheerioAPI, baseUrl: string): string | undefined {
+  const meta = $('meta[http-equiv]')
+    .filter((_, el) => ($(el).attr('http-equiv') ?? '').toLowerCase() === 'refresh')
+    .first();
+  const content = meta.attr('content');
+  if (!content) return undefined;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*[;,]\s*(?:url\s*=\s*)?(.+)$/i.exec(content);
+  if (!match || Number(match[1]) > MAX_REFRESH_DELAY_SECONDS) return undefined;
+  const target = resolveHttp(match[2]!, baseUrl);
+  return target && target !== resolveHttp(baseUrl, baseUrl) ? target : undefined;
+}
+
+/** `<link rel="canonical">` when it names an http(s) URL, else the final URL without its fragment. */
+export function canonicalUrlOf($: CheerioAPI, finalUrl: string): string {
+  const href = $('link[rel~="canonical"]').first().attr('href');
+  return (href && resolveHttp(href, finalUrl)) ?? resolveHttp(finalUrl, finalUrl) ?? finalUrl;
+}

@@ -1,0 +1,109 @@
+// Fetches images once: deduplicated by URL (a stored successful Fetch, or one already in flight in
+// this run) and by content (sha256 of the bytes is the Image id, so identical bytes are one Image).
+// The type is sniffed from the bytes; size, time and retries are bounded. Failures come back as
+// Fetch records with their reason, never as exceptions.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sha256Hex, stableId, type CorpusStore, type Fetch, type Image } from '../../storage/index.js';
+import type { RobotsCache } from '../net/robots.js';
+import { readBody, safeFetch, type SafeFetchOptions } from '../net/safe-http.js';
+import { sniffImageType } from '../net/sniff.js';
+import { failureOf } from './failure.js';
+
+export interface ImageFetchOutcome {
+  fetch: Fetch;
+  /** Set when the bytes are an image; `image`/`bytes` only when this call fetched them. */
+  imageId?: string;
+  image?: Image;
+  bytes?: Buffer;
+  /** True when the URL was already fetched (stored or earlier in this run). */
+  reused: boolean;
+}
+
+export interface ImageFetcherOptions {
+  fetch: SafeFetchOptions;
+  robots?: RobotsCache;
+  maxRetries: number;
+  retryBaseMs?: number;
+}
+
+export function imageFetchIdOf(url: string): string {
+  return stableId('image', url);
+}
+
+export class ImageFetcher {
+  private readonly inFlight = new Map<string, Promise<ImageFetchOutcome>>();
+
+  constructor(
+    private readonly store: CorpusStore,
+    private readonly options: ImageFetcherOptions,
+  ) {}
+
+  /** The outcome for `url`; the first caller in a run gets the bytes to store, later callers reuse its id. */
+  async fetch(url: string): Promise<ImageFetchOutcome> {
+    const pending = this.inFlight.get(url);
+    if (pending) {
+      const first = await pending;
+      return { fetch: first.fetch, imageId: first.imageId, reused: true };
+    }
+    const work = this.fetchOnce(url);
+    this.inFlight.set(url, work);
+    const outcome = await work;
+    // Keep only the small records in memory; the bytes go out with the first caller's batch.
+    this.inFlight.set(url, Promise.resolve({ fetch: outcome.fetch, imageId: outcome.imageId, reused: true }));
+    return outcome;
+  }
+
+  private async fetchOnce(url: string): Promise<ImageFetchOutcome> {
+    const id = imageFetchIdOf(url);
+    const stored = await this.store.get('fetches', id);
+    if (stored?.outcome === 'ok' && stored.sha256 && (await this.store.has('images', stored.sha256))) {
+      return { fetch: stored, imageId: stored.sha256, reused: true };
+    }
+    const at = (): string => new Date().toISOString();
+    if (this.options.robots && !(await this.options.robots.isAllowed(url))) {
+      return { fetch: { id, url, kind: 'image', outcome: 'skipped', reason: 'robots-disallowed', at: at() }, reused: false };
+    }
+    const maxAttempts = this.options.maxRetries + 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await safeFetch(url, this.options.fetch);
+        const bytes = await readBody(response.body);
+        const headerType = String(response.headers['content-type'] ?? '') || undefined;
+        if (response.statusCode >= 500 && attempt < maxAttempts) {
+          await sleep((this.options.retryBaseMs ?? 250) * 2 ** (attempt - 1));
+          continue;
+        }
+        if (response.statusCode !== 200) {
+          return {
+            fetch: { id, url, kind: 'image', outcome: 'failed', httpStatus: response.statusCode, reason: `http-${response.statusCode}`, contentType: headerType, finalUrl: response.url, attempts: attempt, at: at() },
+            reused: false,
+          };
+        }
+        const mime = sniffImageType(bytes);
+        if (!mime) {
+          return {
+            fetch: { id, url, kind: 'image', outcome: 'skipped', httpStatus: 200, reason: `not-an-image (declared ${headerType ?? 'no type'})`, contentType: headerType, finalUrl: response.url, bytes: bytes.length, attempts: attempt, at: at() },
+            reused: false,
+          };
+        }
+        const sha = sha256Hex(bytes);
+        const fetchedAt = at();
+        const known = await this.store.has('images', sha);
+        return {
+          fetch: { id, url, kind: 'image', outcome: 'ok', httpStatus: 200, contentType: mime, finalUrl: response.url, bytes: bytes.length, sha256: sha, attempts: attempt, at: fetchedAt },
+          imageId: sha,
+          image: known ? undefined : { id: sha, bytes: bytes.length, mime, firstUrl: url, fetchedAt },
+          bytes: known ? undefined : bytes,
+          reused: false,
+        };
+      } catch (error) {
+        const failure = failureOf(error);
+        if (failure.retryable && attempt < maxAttempts) {
+          await sleep((this.options.retryBaseMs ?? 250) * 2 ** (attempt - 1));
+          continue;
+        }
+        return { fetch: { id, url, kind: 'image', outcome: failure.outcome, reason: failure.reason, httpStatus: failure.httpStatus, attempts: attempt, at: at() }, reused: false };
+      }
+    }
+  }
+}

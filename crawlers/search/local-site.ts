@@ -1,0 +1,185 @@
+// `local`: search over a site the user points at (an intranet, a docs site, an offline mirror).
+// The site is crawled once from `--site` (same origin: links, meta-refresh redirects and
+// /sitemap.xml), and its pages and images are indexed with BM25 — pages by title and text, images
+// by alt, title, caption and the text around them. The crawled index is cached as JSON in
+// `<store>/local-search/`, so later runs on the same store answer at once; delete that file to re-index.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as cheerio from 'cheerio';
+import pLimit from 'p-limit';
+import { z } from 'zod';
+import { log } from '../../src/feedback.js';
+import { Bm25Index } from '../../src/text/bm25.js';
+import { stableId, type Query } from '../../storage/index.js';
+import { findPageImages } from '../page-images.js';
+import { metaRefreshTarget } from '../fetch/html.js';
+import type { RobotsCache } from '../net/robots.js';
+import { readBody, safeFetch, type SafeFetchOptions } from '../net/safe-http.js';
+import type { SearchKind, SearchProvider, SearchResult } from './types.js';
+
+const SiteIndexFile = z.object({
+  site: z.string(),
+  builtAt: z.string(),
+  pages: z.array(z.object({ url: z.string(), title: z.string(), text: z.string() })),
+  images: z.array(z.object({ url: z.string(), sourcePageUrl: z.string(), title: z.string(), text: z.string() })),
+  failures: z.array(z.object({ url: z.string(), reason: z.string() })),
+});
+type SiteIndexFile = z.infer<typeof SiteIndexFile>;
+
+export interface LocalSiteOptions {
+  fetch: SafeFetchOptions;
+  robots?: RobotsCache;
+  maxPages: number;
+  concurrency: number;
+}
+
+const TEXT_CAP = 50_000;
+const IMAGE_TEXT_CAP = 2_000;
+
+function normalizedUrl(raw: string, base: string): string | undefined {
+  try {
+    const url = new URL(raw, base);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    url.hash = '';
+    return url.href;
+  } catch {
+    return undefined;
+  }
+}
+
+function clean(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/** Crawls the site breadth-first within its origin and returns what the index is built from. */
+export async function crawlSite(site: string, options: LocalSiteOptions): Promise<SiteIndexFile> {
+  const origin = new URL(site).origin;
+  const seen = new Set<string>();
+  const queue: string[] = [];
+  const index: SiteIndexFile = { site, builtAt: new Date().toISOString(), pages: [], images: [], failures: [] };
+  const imageByUrl = new Map<string, SiteIndexFile['images'][number]>();
+  const enqueue = (raw: string, base: string): void => {
+    const url = normalizedUrl(raw, base);
+    if (!url || !url.startsWith(origin + '/') || seen.has(url) || seen.size >= options.maxPages) return;
+    seen.add(url);
+    queue.push(url);
+  };
+  enqueue(site, site);
+  await addSitemap(origin, options, (url) => enqueue(url, origin));
+
+  const limit = pLimit(options.concurrency);
+  const visit = async (url: string): Promise<void> => {
+    try {
+      if (options.robots && !(await options.robots.isAllowed(url))) {
+        index.failures.push({ url, reason: 'robots-disallowed' });
+        return;
+      }
+      const response = await safeFetch(url, options.fetch);
+      const type = String(response.headers['content-type'] ?? '');
+      if (response.statusCode !== 200 || !/html/i.test(type)) {
+        response.body.destroy();
+        index.failures.push({ url, reason: response.statusCode !== 200 ? `http-${response.statusCode}` : `not-html: ${type}` });
+        return;
+      }
+      const html = (await readBody(response.body)).toString('utf8');
+      const $ = cheerio.load(html);
+      const refresh = metaRefreshTarget($, response.url);
+      if (refresh) {
+        enqueue(refresh, response.url);
+        return;
+      }
+      $('a[href]').each((_, a) => enqueue($(a).attr('href')!, response.url));
+      const title = clean($('title').first().text()) || clean($('h1').first().text()) || response.url;
+      const { images } = findPageImages($, response.url);
+      for (const image of images) {
+        const img = $(`img[data-m2rag-occurrence="${image.index}"]`);
+        const around = clean(img.closest('figure, .thumb, .thumbinner, p, li, td, div').first().text()).slice(0, 500);
+        const text = clean([image.attributes.alt, image.attributes.title, image.attributes.figcaption, around, title].filter(Boolean).join(' '));
+        const known = imageByUrl.get(image.url);
+        if (known) known.text = (known.text + ' ' + text).slice(0, IMAGE_TEXT_CAP);
+        else {
+          const entry = { url: image.url, sourcePageUrl: response.url, title: image.attributes.alt || title, text: text.slice(0, IMAGE_TEXT_CAP) };
+          imageByUrl.set(image.url, entry);
+          index.images.push(entry);
+        }
+      }
+      $('script, style, noscript').remove();
+      index.pages.push({ url: response.url, title, text: clean($('body').text()).slice(0, TEXT_CAP) });
+    } catch (error) {
+      index.failures.push({ url, reason: (error as Error).message });
+    }
+  };
+  while (queue.length > 0) {
+    const batch = queue.splice(0, queue.length);
+    await Promise.all(batch.map((url) => limit(() => visit(url))));
+  }
+  // The same page reached under two URLs (HTTP redirects) is indexed once.
+  const pageUrls = new Set<string>();
+  index.pages = index.pages.filter((p) => !pageUrls.has(p.url) && pageUrls.add(p.url));
+  return index;
+}
+
+async function addSitemap(origin: string, options: LocalSiteOptions, add: (url: string) => void, url = `${origin}/sitemap.xml`, depth = 0): Promise<void> {
+  try {
+    const response = await safeFetch(url, options.fetch);
+    const body = (await readBody(response.body)).toString('utf8');
+    if (response.statusCode !== 200) return;
+    const $ = cheerio.load(body, { xml: true });
+    const nested = $('sitemapindex > sitemap > loc').map((_, el) => $(el).text().trim()).get();
+    for (const child of nested) if (depth < 2) await addSitemap(origin, options, add, child, depth + 1);
+    $('urlset > url > loc').each((_, el) => add($(el).text().trim()));
+  } catch {
+    // No sitemap: links alone find the pages.
+  }
+}
+
+export class LocalSiteSearch implements SearchProvider {
+  readonly name = 'local';
+  private readonly pageIndex = new Bm25Index();
+  private readonly imageIndex = new Bm25Index();
+
+  private constructor(private readonly data: SiteIndexFile) {
+    data.pages.forEach((page, i) => this.pageIndex.add(String(i), `${page.title} ${page.title} ${page.text}`));
+    data.images.forEach((image, i) => this.imageIndex.add(String(i), image.text));
+  }
+
+  get pageCount(): number {
+    return this.data.pages.length;
+  }
+
+  get imageCount(): number {
+    return this.data.images.length;
+  }
+
+  /** Loads the cached index of `site` from the store directory, or crawls the site and caches it. */
+  static async open(site: string, storeDir: string, options: LocalSiteOptions): Promise<LocalSiteSearch> {
+    const file = path.join(storeDir, 'local-search', `${stableId(site)}.json`);
+    try {
+      const cached = SiteIndexFile.parse(JSON.parse(await readFile(file, 'utf8')));
+      if (cached.site === site) return new LocalSiteSearch(cached);
+    } catch {
+      // Not built yet (or unreadable): crawl the site.
+    }
+    const started = Date.now();
+    const data = await crawlSite(site, options);
+    log.info({ site, pages: data.pages.length, images: data.images.length, failures: data.failures.length, seconds: (Date.now() - started) / 1000 }, 'local site indexed');
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file + '.tmp', JSON.stringify(data));
+    await rename(file + '.tmp', file);
+    return new LocalSiteSearch(data);
+  }
+
+  async search(query: Query, { kind, limit }: { kind: SearchKind; limit: number }): Promise<SearchResult[]> {
+    if (limit === 0) return [];
+    if (kind === 'web') {
+      return this.pageIndex.search(query.query, limit).map(({ id }) => {
+        const page = this.data.pages[Number(id)]!;
+        return { url: page.url, title: page.title, snippet: page.text.slice(0, 240) };
+      });
+    }
+    return this.imageIndex.search(query.query, limit).map(({ id }) => {
+      const image = this.data.images[Number(id)]!;
+      return { url: image.url, title: image.title, snippet: image.text.slice(0, 240), sourcePageUrl: image.sourcePageUrl };
+    });
+  }
+}
