@@ -1,0 +1,69 @@
+// Turns the bytes of an HTML file (plain or gzip) into text: BOM first, then the charset a
+// `<meta>` declares, then UTF-8, then windows-1252 for bytes that are not UTF-8. Files that are not
+// HTML text (binary, empty, corrupt gzip, unknown charset) come back as a reason, never a crash.
+import { gunzipSync } from 'node:zlib';
+
+export type DecodedHtml = { ok: true; html: string; encoding: string } | { ok: false; reason: string };
+
+const SNIFF_BYTES = 4096;
+const META_CHARSET = /<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)/i;
+
+function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+function bomEncoding(bytes: Uint8Array): string | undefined {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return 'utf-8';
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
+  return undefined;
+}
+
+/** Text files have no NUL bytes (UTF-16 is recognised by its BOM before this check). */
+function looksBinary(bytes: Uint8Array): boolean {
+  const head = bytes.subarray(0, SNIFF_BYTES);
+  return head.includes(0);
+}
+
+function decoderFor(label: string, fatal: boolean): TextDecoder | undefined {
+  try {
+    return new TextDecoder(label, { fatal });
+  } catch {
+    return undefined;
+  }
+}
+
+export function decodeHtmlBytes(input: Uint8Array): DecodedHtml {
+  let bytes = input;
+  if (isGzip(bytes)) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (error) {
+      return { ok: false, reason: `corrupt gzip (${(error as Error).message})` };
+    }
+  }
+  if (bytes.length === 0) return { ok: false, reason: 'empty file' };
+  const bom = bomEncoding(bytes);
+  if (bom) return { ok: true, html: new TextDecoder(bom).decode(bytes), encoding: bom };
+  if (looksBinary(bytes)) return { ok: false, reason: 'binary content (NUL bytes), not HTML text' };
+
+  const declared = new TextDecoder('latin1').decode(bytes.subarray(0, SNIFF_BYTES)).match(META_CHARSET)?.[1]?.toLowerCase();
+  if (declared) {
+    const decoder = decoderFor(declared, false);
+    if (!decoder) return { ok: false, reason: `unsupported charset "${declared}"` };
+    // Pages often declare a legacy charset but are really UTF-8; strict UTF-8 decides.
+    if (decoder.encoding !== 'utf-8') {
+      const strict = decoderFor('utf-8', true)!;
+      try {
+        return { ok: true, html: strict.decode(bytes), encoding: 'utf-8' };
+      } catch {
+        return { ok: true, html: decoder.decode(bytes), encoding: decoder.encoding };
+      }
+    }
+  }
+  try {
+    return { ok: true, html: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding: 'utf-8' };
+  } catch {
+    return { ok: true, html: new TextDecoder('windows-1252').decode(bytes), encoding: 'windows-1252' };
+  }
+}

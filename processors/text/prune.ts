@@ -1,0 +1,140 @@
+// Boilerplate pruning of an extracted content element: what Readability keeps but a reader does not
+// want as article text: captions and credits, link lists (menus, tags, related stories), share bars,
+// bylines, datelines and sign-in prompts. Marked images inside a pruned block are kept in its place,
+// so a placeholder is never lost with the caption or link list around it.
+import { OCCURRENCE_ATTRIBUTE } from '../../crawlers/page-images.js';
+
+const CAPTION_TAGS = new Set(['FIGCAPTION']);
+const CAPTION_ATTRIBUTE = /caption|credit/i;
+const BOILERPLATE_ATTRIBUTE = /(^|[-_ ])(share|sharing|social|tags?|byline|author-?info|related|newsletter|promo|subscribe|signup|advert|breadcrumbs?)([-_ ]|$)/i;
+const LINK_BLOCK_TAGS = new Set(['UL', 'OL', 'NAV', 'DL', 'DIV', 'SECTION', 'ASIDE', 'P', 'TABLE', 'HEADER', 'FOOTER']);
+const SHORT_LINE_TAGS = new Set(['P', 'DIV', 'SPAN', 'LI', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'TIME']);
+const LINK_DENSITY_LIMIT = 0.5;
+/** Long blocks are content even when they link a lot (a link-heavy paragraph of an essay). */
+const LINK_BLOCK_MAX_CHARS = 1000;
+const ATTRIBUTE_BLOCK_MAX_CHARS = 350;
+const CAPTION_MAX_CHARS = 350;
+const SHORT_LINE_CHARS = 100;
+const BOILERPLATE_LINE =
+  /^(share( this)?|tweet|e-?mail|print|sign (in|up)|log ?in|subscribe|advertisement|ad|related( articles| stories)?|tags?|read more|see more|comments?|follow us|whatsapp|facebook|twitter|pinterest|linkedin|copy link|(published|updated|posted)\b.*\d|by [^.]{2,60}$)/i;
+const CREDIT_LINE = /(\(image: [^)]*\)|\bcredit: |\bphoto: |getty images|©)/i;
+
+export function collapsedText(node: Element): string {
+  return (node.textContent ?? '').replace(/\s+/g, ' ').trim();
+}
+
+export function linkTextLength(element: Element): number {
+  let n = 0;
+  for (const link of element.querySelectorAll('a')) n += collapsedText(link).length;
+  return n;
+}
+
+interface TextStats {
+  /** Non-whitespace characters of text inside the element. */
+  chars: number;
+  /** Those inside links. */
+  linkChars: number;
+}
+
+function nonSpaceLength(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 32) n++;
+  return n;
+}
+
+/** Text and link-text sizes of every element under `root`, in one walk (pruning decisions read these). */
+function measure(root: Element): Map<Element, TextStats> {
+  const stats = new Map<Element, TextStats>();
+  const walk = (node: Node, inLink: boolean): TextStats => {
+    if (node.nodeType === 3) {
+      const chars = nonSpaceLength(node.nodeValue ?? '');
+      return { chars, linkChars: inLink ? chars : 0 };
+    }
+    const total: TextStats = { chars: 0, linkChars: 0 };
+    if (node.nodeType !== 1) return total;
+    const childInLink = inLink || (node as Element).tagName === 'A';
+    for (let child = node.firstChild; child; child = child.nextSibling) {
+      const s = walk(child, childInLink);
+      total.chars += s.chars;
+      total.linkChars += s.linkChars;
+    }
+    stats.set(node as Element, total);
+    return total;
+  };
+  walk(root, false);
+  return stats;
+}
+
+/** Replaces `element` by the marked images it contains (or by nothing). */
+function removeKeepingImages(element: Element): void {
+  for (const image of [...element.querySelectorAll(`img[${OCCURRENCE_ATTRIBUTE}]`)]) element.parentNode?.insertBefore(image, element);
+  element.remove();
+}
+
+export interface PruneCounts {
+  captions: number;
+  linkBlocks: number;
+  boilerplateBlocks: number;
+}
+
+/** Elements under `root` in document order, skipping the subtrees `removed` says are gone. */
+function* elementsOf(root: Element, removed: Set<Element>): Generator<Element> {
+  const stack: Element[] = [...root.children].reverse();
+  while (stack.length > 0) {
+    const element = stack.pop()!;
+    if (removed.has(element)) continue;
+    yield element;
+    for (let i = element.children.length - 1; i >= 0; i--) stack.push(element.children[i]!);
+  }
+}
+
+function sweep(root: Element, decide: (element: Element, stats: TextStats) => boolean): number {
+  const stats = measure(root);
+  const removed = new Set<Element>();
+  for (const element of elementsOf(root, removed)) {
+    if (element.tagName === 'IMG') continue;
+    if (decide(element, stats.get(element)!)) removed.add(element);
+  }
+  for (const element of removed) removeKeepingImages(element);
+  return removed.size;
+}
+
+function attributesOf(element: Element): string {
+  return `${element.getAttribute('class') ?? ''} ${element.getAttribute('id') ?? ''}`;
+}
+
+const CHROME_SELECTOR = 'script:not([type="application/ld+json"]), style, svg, nav, footer, aside, iframe, template, [hidden]';
+
+/**
+ * Removes page chrome and link lists from a whole page before Readability reads it: less for it to
+ * score, and fewer menus for it to mistake for content. Readability's metadata (JSON-LD) is kept.
+ */
+export function pruneChrome(root: Element): number {
+  let removed = 0;
+  for (const element of [...root.querySelectorAll(CHROME_SELECTOR)]) {
+    element.remove();
+    removed++;
+  }
+  return removed + sweep(root, (element, s) => LINK_BLOCK_TAGS.has(element.tagName) && s.chars > 0 && s.chars <= LINK_BLOCK_MAX_CHARS && s.linkChars / s.chars > LINK_DENSITY_LIMIT);
+}
+
+/** Prunes `root` in place; `byline` (when known) is removed where it stands alone. */
+export function pruneBoilerplate(root: Element, byline?: string): PruneCounts {
+  const bylineText = byline?.replace(/\s+/g, ' ').trim();
+  const captions = sweep(root, (element, s) => {
+    if (s.chars > CAPTION_MAX_CHARS) return false;
+    return CAPTION_TAGS.has(element.tagName) || CAPTION_ATTRIBUTE.test(attributesOf(element));
+  });
+  const linkBlocks = sweep(root, (element, s) => {
+    if (s.chars === 0) return false;
+    if (s.chars <= ATTRIBUTE_BLOCK_MAX_CHARS && BOILERPLATE_ATTRIBUTE.test(attributesOf(element))) return true;
+    return LINK_BLOCK_TAGS.has(element.tagName) && s.chars <= LINK_BLOCK_MAX_CHARS && s.linkChars / s.chars > LINK_DENSITY_LIMIT;
+  });
+  const boilerplateBlocks = sweep(root, (element, s) => {
+    if (!SHORT_LINE_TAGS.has(element.tagName) || s.chars === 0 || s.chars > SHORT_LINE_CHARS) return false;
+    if (element.tagName === 'TIME') return true;
+    const text = collapsedText(element);
+    return BOILERPLATE_LINE.test(text) || CREDIT_LINE.test(text) || text === bylineText;
+  });
+  return { captions, linkBlocks, boilerplateBlocks };
+}
