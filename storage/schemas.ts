@@ -122,6 +122,9 @@ export const Image = z.object({
   dhash: z.string().optional(),
   clusterId: z.string().optional(),
   representativeId: z.string().optional(),
+  /** pHash and dHash of the central 90% (5% border cut), so border-cropped copies still cluster. */
+  centerPhash: z.string().optional(),
+  centerDhash: z.string().optional(),
   /** Frames of an animated image (GIF, WebP); only the first is decoded. */
   frames: z.number().int().positive().optional(),
   /** The original's colour space when not sRGB (e.g. `cmyk`); the thumbnail is always sRGB. */
@@ -168,6 +171,10 @@ export const Description = z.object({
   /** `vision-model` for a model caption, `context-template` for the embedded, model-free describer. */
   method: z.string(),
   provenance: Provenance,
+  /** Every occurrence this description stands for (occurrences whose contexts do not differ materially). */
+  occurrenceIds: z.array(z.string()).optional(),
+  /** What a context-template description was composed from (alt, figcaption, heading, ocr, context, …). */
+  sources: z.array(z.string()).optional(),
 });
 
 export const Score = z.object({

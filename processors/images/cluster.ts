@@ -78,6 +78,9 @@ class UnionFind {
 export interface HashedItem {
   phash: string;
   dhash: string;
+  /** Hashes of the central 90%, when known: a border-cropped copy matches its original through them. */
+  centerPhash?: string;
+  centerDhash?: string;
 }
 
 export interface ClusterOptions {
@@ -87,21 +90,40 @@ export interface ClusterOptions {
   dhashThreshold: number;
 }
 
+interface HashVariant {
+  item: number;
+  phash: HashBits;
+  dhash: HashBits;
+}
+
+function variantsOf(item: HashedItem, index: number): HashVariant[] {
+  const variants = [{ item: index, phash: hashBits(item.phash), dhash: hashBits(item.dhash) }];
+  if (item.centerPhash && item.centerDhash) variants.push({ item: index, phash: hashBits(item.centerPhash), dhash: hashBits(item.centerDhash) });
+  return variants;
+}
+
 /**
- * Groups items into near-duplicate clusters: two items are linked when both their pHash and dHash
- * distances are within the thresholds, and clusters are the connected components of those links.
+ * Groups items into near-duplicate clusters: two items are linked when some variant of one (whole
+ * image or centre) is within the pHash threshold of some variant of the other and the same two
+ * variants are within the dHash threshold; clusters are the connected components of those links.
  * Returns clusters as lists of item indexes (singletons included), each sorted ascending.
  */
 export function clusterByHash(items: HashedItem[], options: ClusterOptions): number[][] {
-  const phashes = items.map((item) => hashBits(item.phash));
-  const dhashes = items.map((item) => hashBits(item.dhash));
   const tree = new BkTree();
+  const variants: HashVariant[] = [];
   const union = new UnionFind(items.length);
   for (let i = 0; i < items.length; i++) {
-    for (const j of tree.within(phashes[i]!, options.phashThreshold)) {
-      if (hammingDistance(dhashes[i]!, dhashes[j]!) <= options.dhashThreshold) union.union(i, j);
+    const own = variantsOf(items[i]!, i);
+    for (const variant of own) {
+      for (const v of tree.within(variant.phash, options.phashThreshold)) {
+        const other = variants[v]!;
+        if (union.find(other.item) !== union.find(i) && hammingDistance(variant.dhash, other.dhash) <= options.dhashThreshold) union.union(i, other.item);
+      }
     }
-    tree.add(i, phashes[i]!);
+    for (const variant of own) {
+      tree.add(variants.length, variant.phash);
+      variants.push(variant);
+    }
   }
   const groups = new Map<number, number[]>();
   for (let i = 0; i < items.length; i++) {

@@ -4,7 +4,7 @@
 // and other colour spaces become sRGB; SVG is rasterized by libvips' own librsvg, which runs no
 // script and loads no external reference for in-memory input.
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import { dhashOf, phashOf, PHASH_INPUT_SIDE } from './hash.js';
+import { HASH_SOURCE_SIDE, imageHashesOf, type ImageHashes } from './hash.js';
 
 export interface DecodeOptions {
   /** Largest width × height decoded; bigger images are refused as decompression bombs. */
@@ -15,7 +15,7 @@ export interface DecodeOptions {
   thumbnailQuality: number;
 }
 
-export interface DecodedImage {
+export interface DecodedImage extends ImageHashes {
   ok: true;
   /** Size as displayed, after EXIF orientation. */
   width: number;
@@ -25,8 +25,6 @@ export interface DecodedImage {
   frames?: number;
   /** The colour space of the original when it was not sRGB (it is converted for the thumbnail). */
   colorSpace?: string;
-  phash: string;
-  dhash: string;
   /**
    * The normalized thumbnail; `original` when the original bytes already are one (a baseline sRGB
    * JPEG no larger than the thumbnail side, upright), so the same blob serves both.
@@ -76,18 +74,18 @@ function decoder(bytes: Uint8Array, options: DecodeOptions): Sharp {
   return sharp(bytes, { limitInputPixels: options.pixelLimit, pages: 1, failOn: 'truncated' });
 }
 
-/** 32×32 greyscale pixels of the upright image on white, decoded with shrink-on-load. */
+/** 64×64 greyscale pixels of the upright image on white, decoded with shrink-on-load. */
 async function hashPixels(bytes: Uint8Array, options: DecodeOptions): Promise<Uint8Array> {
   const { data, info } = await decoder(bytes, options)
     .rotate()
     .flatten({ background: WHITE })
     .greyscale()
-    .resize(PHASH_INPUT_SIDE, PHASH_INPUT_SIDE, { fit: 'fill', fastShrinkOnLoad: true })
+    .resize(HASH_SOURCE_SIDE, HASH_SOURCE_SIDE, { fit: 'fill', fastShrinkOnLoad: true })
     .raw()
     .toBuffer({ resolveWithObject: true });
   if (info.channels === 1) return data;
   // Some inputs keep extra bands after greyscale conversion; the first band is the luminance.
-  const grey = new Uint8Array(PHASH_INPUT_SIDE * PHASH_INPUT_SIDE);
+  const grey = new Uint8Array(HASH_SOURCE_SIDE * HASH_SOURCE_SIDE);
   for (let i = 0; i < grey.length; i++) grey[i] = data[i * info.channels]!;
   return grey;
 }
@@ -132,8 +130,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
       format: formatOf(meta),
       ...(meta.pages !== undefined && meta.pages > 1 ? { frames: meta.pages } : {}),
       ...(meta.space && meta.space !== 'srgb' ? { colorSpace: meta.space } : {}),
-      phash: phashOf(grey),
-      dhash: dhashOf(grey),
+      ...imageHashesOf(grey),
       thumbnail,
     };
   } catch (error) {

@@ -30,7 +30,7 @@ function median(values: number[]): number {
  * pHash: the 8×8 lowest frequencies of the 2-D DCT of a 32×32 greyscale image, each bit set when
  * its coefficient is above their median (the construction of the `imagehash` library).
  */
-export function phashOf(grey32: Uint8Array): string {
+export function phashOf(grey32: ArrayLike<number>): string {
   const side = PHASH_INPUT_SIDE;
   if (grey32.length !== side * side) throw new Error(`phash needs ${side}×${side} greyscale pixels, got ${grey32.length} values`);
   // Separable DCT: rows first (only the 8 frequencies kept), then columns.
@@ -56,16 +56,27 @@ export function phashOf(grey32: Uint8Array): string {
   return bitsToHex(coefficients.map((c) => c > threshold));
 }
 
-/** Area-average resampling of a greyscale image to `toWidth`×`toHeight` (fractional pixel coverage). */
-export function resampleGrey(pixels: Uint8Array, width: number, height: number, toWidth: number, toHeight: number): Float64Array {
+/** A rectangle of a source image, in (fractional) pixels. */
+export interface Region {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Area-average resampling of `region` of a greyscale image (`width` pixels a row) to
+ * `toWidth`×`toHeight`: each output pixel averages the source pixels it covers, weighted by coverage.
+ */
+export function resampleGrey(pixels: ArrayLike<number>, width: number, region: Region, toWidth: number, toHeight: number): Float64Array {
   const out = new Float64Array(toWidth * toHeight);
-  const scaleX = width / toWidth;
-  const scaleY = height / toHeight;
+  const scaleX = region.width / toWidth;
+  const scaleY = region.height / toHeight;
   for (let ty = 0; ty < toHeight; ty++) {
-    const y0 = ty * scaleY;
+    const y0 = region.top + ty * scaleY;
     const y1 = y0 + scaleY;
     for (let tx = 0; tx < toWidth; tx++) {
-      const x0 = tx * scaleX;
+      const x0 = region.left + tx * scaleX;
       const x1 = x0 + scaleX;
       let sum = 0;
       let area = 0;
@@ -84,8 +95,8 @@ export function resampleGrey(pixels: Uint8Array, width: number, height: number, 
 }
 
 /** dHash: a 9×8 greyscale version of the image, each bit set when a pixel is brighter than its right neighbour. */
-export function dhashOf(grey32: Uint8Array): string {
-  const small = resampleGrey(grey32, PHASH_INPUT_SIDE, PHASH_INPUT_SIDE, 9, 8);
+export function dhashOf(grey32: ArrayLike<number>): string {
+  const small = resampleGrey(grey32, PHASH_INPUT_SIDE, { left: 0, top: 0, width: PHASH_INPUT_SIDE, height: PHASH_INPUT_SIDE }, 9, 8);
   const bits: boolean[] = [];
   for (let y = 0; y < 8; y++) {
     for (let x = 0; x < 8; x++) bits.push(small[y * 9 + x]! > small[y * 9 + x + 1]!);
@@ -112,4 +123,27 @@ export function hashBits(hex: string): HashBits {
 
 export function hammingDistance(a: HashBits, b: HashBits): number {
   return popcount32((a.high ^ b.high) >>> 0) + popcount32((a.low ^ b.low) >>> 0);
+}
+
+/** Side of the greyscale square decoded for hashing: twice the pHash input, so a centre crop keeps detail. */
+export const HASH_SOURCE_SIDE = 64;
+/** Share of each side cut off for the centre hashes. */
+export const CENTER_MARGIN = 0.05;
+
+export interface ImageHashes {
+  phash: string;
+  dhash: string;
+  /** The same hashes of the central 90% (5% border cut), so border-cropped copies still match. */
+  centerPhash: string;
+  centerDhash: string;
+}
+
+/** pHash and dHash of the whole image and of its centre, from 64×64 greyscale pixels. */
+export function imageHashesOf(grey64: Uint8Array): ImageHashes {
+  const side = HASH_SOURCE_SIDE;
+  if (grey64.length !== side * side) throw new Error(`hashing needs ${side}×${side} greyscale pixels, got ${grey64.length} values`);
+  const whole = resampleGrey(grey64, side, { left: 0, top: 0, width: side, height: side }, PHASH_INPUT_SIDE, PHASH_INPUT_SIDE);
+  const margin = side * CENTER_MARGIN;
+  const center = resampleGrey(grey64, side, { left: margin, top: margin, width: side - 2 * margin, height: side - 2 * margin }, PHASH_INPUT_SIDE, PHASH_INPUT_SIDE);
+  return { phash: phashOf(whole), dhash: dhashOf(whole), centerPhash: phashOf(center), centerDhash: dhashOf(center) };
 }

@@ -77,6 +77,8 @@ async function normalizeStored(store: CorpusStore, image: Image, options: Decode
     format: result.format,
     phash: result.phash,
     dhash: result.dhash,
+    centerPhash: result.centerPhash,
+    centerDhash: result.centerDhash,
   };
   if (result.frames !== undefined) updated.frames = result.frames;
   if (result.colorSpace !== undefined) updated.colorSpace = result.colorSpace;
@@ -185,7 +187,11 @@ async function processQuery(query: Query, ctx: StageContext): Promise<Record<str
 /** Clusters every hashed image in the store; writes cluster fields of the images in this shard that changed. */
 async function clusterCorpus(ctx: StageContext): Promise<void> {
   const { store, config, shard, counts } = ctx;
-  type Member = Pick<Image, 'id' | 'width' | 'height' | 'bytes' | 'fetchedAt' | 'clusterId' | 'representativeId'> & { phash: string; dhash: string; kept?: boolean };
+  type Member = Pick<Image, 'id' | 'width' | 'height' | 'bytes' | 'fetchedAt' | 'clusterId' | 'representativeId' | 'centerPhash' | 'centerDhash'> & {
+    phash: string;
+    dhash: string;
+    kept?: boolean;
+  };
   const members: Member[] = [];
   for await (const image of store.iterate('images')) {
     if (!image.phash || !image.dhash) continue;
@@ -199,6 +205,8 @@ async function clusterCorpus(ctx: StageContext): Promise<void> {
       representativeId: image.representativeId,
       phash: image.phash,
       dhash: image.dhash,
+      centerPhash: image.centerPhash,
+      centerDhash: image.centerDhash,
       kept: image.filter?.kept,
     });
   }
