@@ -91,6 +91,8 @@ export const ConfigSchema = z
         cacheDir: z.string().optional(),
         /** Longest description a vision model may write, in tokens. */
         describeMaxTokens: z.number().int().positive().default(200),
+        /** `auto`: the vision model when one is configured, else the embedded context-template describer. */
+        describeMethod: z.enum(['auto', 'vision-model', 'context-template']).default('auto'),
         /** Cache model responses in the store (re-runs then cost nothing). */
         cache: z.boolean().default(true),
       })

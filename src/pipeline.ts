@@ -3,6 +3,7 @@
 import type { Stage } from './stage.js';
 import { CrawlStage } from '../crawlers/crawl-stage.js';
 import { processImagesStage } from '../processors/images/stage.js';
+import { DescribeStage } from '../processors/describe/stage.js';
 
 export const BUILD_STEPS = ['crawl', 'process', 'describe', 'score'] as const;
 export type BuildStep = (typeof BUILD_STEPS)[number];
@@ -11,6 +12,6 @@ export type BuildStep = (typeof BUILD_STEPS)[number];
 export const STAGES: Record<BuildStep, Stage[]> = {
   crawl: [new CrawlStage()],
   process: [processImagesStage],
-  describe: [],
+  describe: [new DescribeStage()],
   score: [],
 };

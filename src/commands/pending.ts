@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { NotImplementedError } from '../errors.js';
 
 const PENDING: Array<[name: string, description: string]> = [
-  ['describe', 'write a context-aware description for every kept image'],
   ['score', 'score every chunk and image against its query'],
   ['export', 'export the dataset (m2rag, sharegpt or jsonl)'],
   ['run', 'retrieve, rerank and generate answers for the queries'],

@@ -1,0 +1,128 @@
+// The embedded, model-free describer (`method: "context-template"`): it composes a description from
+// what the page says about the image (alt, title, figcaption, nearest heading), the text OCR reads in
+// it, and the context sentences most related to those (by embedding similarity). It never claims to
+// have seen the image: every part is quoted from a named source.
+import type { OcrLine, TextEmbedder } from '../../src/models/types.js';
+import type { DescribeContext } from './contexts.js';
+
+export const CONTEXT_TEMPLATE_VERSION = 'context-template-v1';
+
+const OCR_MIN_CONFIDENCE = 0.8;
+const OCR_MAX_CHARS = 200;
+const MAX_SENTENCES = 2;
+/** Cosine similarity a context sentence needs to the image's own text to be quoted. */
+const MIN_SENTENCE_SIMILARITY = 0.25;
+const MAX_SENTENCE_CHARS = 300;
+const MAX_CANDIDATE_SENTENCES = 40;
+
+export interface TemplateDescription {
+  text: string;
+  /** The parts used, in order: figcaption, alt, title, file-name, query, heading, ocr, context. */
+  sources: string[];
+}
+
+/** Recognized text worth quoting: confident lines, in reading order, capped. */
+export function ocrText(lines: OcrLine[]): string {
+  const text = lines
+    .filter((line) => line.confidence >= OCR_MIN_CONFIDENCE && line.text.replace(/\W/g, '').length >= 2)
+    .map((line) => line.text)
+    .join(' / ');
+  return text.length > OCR_MAX_CHARS ? text.slice(0, OCR_MAX_CHARS).trimEnd() + '…' : text;
+}
+
+/** Plain sentences of markdown context: placeholders, links, emphasis and headings markers removed. */
+export function contextSentences(markdown: string): string[] {
+  const plain = markdown
+    .replace(/<IMAGE_PLACEHOLDER>\[\d+\]/g, ' ')
+    .replace(/!\[[^\]]*\]\([^)]*\)/g, ' ')
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/\[\d+\]/g, '')
+    .replace(/^#+\s*/gm, '')
+    .replace(/[*_`|>]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const sentences = plain.match(/[^.!?]+(?:[.!?]+["”’)]?|$)/g) ?? [];
+  return sentences
+    .map((s) => s.trim())
+    .filter((s) => s.length >= 20 && /\p{L}{3}/u.test(s))
+    .map((s) => (s.length > MAX_SENTENCE_CHARS ? s.slice(0, MAX_SENTENCE_CHARS).trimEnd() + '…' : s));
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!;
+  return dot;
+}
+
+/** Labels that say the same thing only once (a caption that contains the alt text keeps the caption). */
+function distinct(values: Array<[source: string, text: string | undefined]>): Array<[string, string]> {
+  const kept: Array<[string, string]> = [];
+  for (const [source, text] of values) {
+    if (!text) continue;
+    const lower = text.toLowerCase();
+    if (kept.some(([, k]) => k.toLowerCase().includes(lower))) continue;
+    for (let i = kept.length - 1; i >= 0; i--) if (lower.includes(kept[i]![1].toLowerCase())) kept.splice(i, 1);
+    kept.push([source, text]);
+  }
+  return kept;
+}
+
+function sentence(text: string): string {
+  return /[.!?…"”]$/.test(text) ? text : text + '.';
+}
+
+export async function composeDescription(context: DescribeContext, ocrLines: OcrLine[], embedder: TextEmbedder): Promise<TemplateDescription> {
+  const sources: string[] = [];
+  const parts: string[] = [];
+  const labels = distinct([
+    ['figcaption', context.figcaption],
+    ['alt', context.alt],
+    ['title', context.title],
+  ]);
+  if (labels.length > 0) {
+    parts.push(sentence(labels.map(([, text]) => text).join(' — ')));
+    sources.push(...labels.map(([source]) => source));
+  } else if (context.fileName) {
+    parts.push(`Image file "${context.fileName}".`);
+    sources.push('file-name');
+  }
+  if (context.kind === 'auxiliary') {
+    parts.push(`Found by an image search for "${context.query}".`);
+    sources.push('query');
+    if (context.snippet) {
+      parts.push(sentence(`Search snippet: ${context.snippet}`));
+      sources.push('snippet');
+    }
+  }
+  if (context.heading) {
+    parts.push(`In the section "${context.heading}".`);
+    sources.push('heading');
+  }
+  const recognized = ocrText(ocrLines);
+  if (recognized) {
+    parts.push(`Text in the image: "${recognized}".`);
+    sources.push('ocr');
+  }
+
+  const above = contextSentences(context.above ?? '');
+  const below = contextSentences(context.below ?? '');
+  // Nearest sentences first, so the candidate cap drops the far ones.
+  const candidates = [...above.slice(-MAX_CANDIDATE_SENTENCES / 2), ...below.slice(0, MAX_CANDIDATE_SENTENCES / 2)];
+  if (candidates.length > 0) {
+    const anchorParts = [context.figcaption, context.alt, context.title, context.heading, recognized, context.query, context.snippet].filter(Boolean);
+    const hasAnchor = anchorParts.length > 0;
+    const anchor = hasAnchor ? anchorParts.join('. ') : (context.fileName ?? '');
+    const [anchorVector, ...vectors] = await embedder.embedTexts([anchor, ...candidates]);
+    const ranked = candidates
+      .map((text, i) => ({ text, i, similarity: cosine(anchorVector!, vectors[i]!) }))
+      .filter((c) => !hasAnchor || c.similarity >= MIN_SENTENCE_SIMILARITY)
+      .sort((a, b) => b.similarity - a.similarity)
+      .slice(0, MAX_SENTENCES)
+      .sort((a, b) => a.i - b.i);
+    if (ranked.length > 0) {
+      parts.push(`Context: ${ranked.map((c) => sentence(c.text)).join(' ')}`);
+      sources.push('context');
+    }
+  }
+  return { text: parts.join(' '), sources };
+}

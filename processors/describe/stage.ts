@@ -1,0 +1,218 @@
+// The `describe` stage: one stored description, with provenance, for every kept image of each query
+// (kept = filter.kept and the representative of its dedup cluster). A cluster shared by several
+// pages gets one description per materially different context. With a vision model configured the
+// model writes it (`vision-model`); otherwise the embedded describer composes it (`context-template`).
+// A failed request is stored as a failed description with its reason and the stage goes on; a query
+// with failures stays unmarked so the next run retries just those.
+import pLimit from 'p-limit';
+import { StageFailedError, UserError } from '../../src/errors.js';
+import { log } from '../../src/feedback.js';
+import { hashOf, ModelCache } from '../../src/models/cache.js';
+import { failureReason, ModelRequestError } from '../../src/models/errors.js';
+import { loadModels, type Env } from '../../src/models/registry.js';
+import type { Models, OcrLine } from '../../src/models/types.js';
+import { formatUsage } from '../../src/models/usage.js';
+import { StageCounts, type Stage, type StageContext } from '../../src/stage.js';
+import type { CorpusStore, Description, Image, Occurrence, Query } from '../../storage/index.js';
+import { composeDescription, CONTEXT_TEMPLATE_VERSION } from './context-template.js';
+import { contextOf, groupByContext, type DescribeContext } from './contexts.js';
+import { descriptionIdOf } from './lookup.js';
+import { cleanDescription, VISION_PROMPT_VERSION, visionRequest } from './vision.js';
+
+export const DESCRIBE_STAGE = 'describe';
+
+type Method = 'vision-model' | 'context-template';
+
+interface Target {
+  image: Image;
+  occurrences: Array<{ occurrence: Occurrence; context: DescribeContext }>;
+}
+
+async function occurrencesOfQuery(store: CorpusStore, queryId: string): Promise<Occurrence[]> {
+  const ids: string[] = [];
+  for (const pageId of await store.related('query-pages', queryId)) ids.push(...(await store.related('page-occurrences', pageId)));
+  ids.push(...(await store.related('query-occurrences', queryId)));
+  const found = await store.getMany('occurrences', [...new Set(ids)].sort());
+  return found.filter((o): o is Occurrence => o !== undefined);
+}
+
+export interface DescribeStageOptions {
+  /** Environment for model endpoints (tests); default process.env. */
+  env?: Env;
+}
+
+export class DescribeStage implements Stage {
+  readonly name = DESCRIBE_STAGE;
+  private models?: Models;
+  private method: Method = 'context-template';
+  private ocrMemo = new Map<string, Promise<OcrLine[]>>();
+  private firstFailure?: string;
+
+  constructor(private readonly options: DescribeStageOptions = {}) {}
+
+  async setup(ctx: StageContext): Promise<void> {
+    this.models = await loadModels(ctx.config, ctx.store, { env: this.options.env });
+    const wanted = ctx.config.models.describeMethod;
+    if (wanted === 'vision-model' && !this.models.vision) {
+      throw new UserError('describe: models.describeMethod is vision-model but no vision model is configured (set M2RAG_VISION_URL and M2RAG_VISION_MODEL, or M2RAG_LLM_URL and M2RAG_LLM_MODEL)');
+    }
+    this.method = wanted === 'context-template' || !this.models.vision ? 'context-template' : 'vision-model';
+    this.ocrMemo = new Map();
+    this.firstFailure = undefined;
+    log.info({ stage: this.name, method: this.method, model: this.modelName() }, 'describing images');
+  }
+
+  private modelName(): string {
+    const models = this.models!;
+    return this.method === 'vision-model' ? models.vision!.model : `${models.ocr.model}+${models.textEmbedder.model}`;
+  }
+
+  async runQuery(query: Query, ctx: StageContext): Promise<Record<string, number>> {
+    const { store, config } = ctx;
+    const counts = new StageCounts();
+    const targets = await this.targetsOf(query, store, counts);
+    const limit = pLimit(this.method === 'vision-model' ? config.models.concurrency : 1);
+    const batch = store.batch();
+    await Promise.all(
+      [...targets.values()].flatMap((target) =>
+        groupByContext(target.occurrences).map((group) =>
+          limit(async () => {
+            const id = descriptionIdOf(target.image.id, group[0]!.occurrence.id, this.method, this.modelName());
+            if (group.length > 1) counts.add('occurrences-sharing-a-description', group.length - 1);
+            const existing = await store.get('descriptions', id);
+            if (existing?.status === 'ok') {
+              counts.add('already-described');
+              return;
+            }
+            const description = await this.describe(id, target.image, group, ctx);
+            batch.put('descriptions', description);
+            if (description.status === 'ok') counts.add(`described:${description.method}`);
+            else {
+              counts.add('description-failed');
+              counts.add(`failed:${description.reason!.split(':')[0]}`);
+              this.firstFailure ??= description.reason;
+            }
+          }),
+        ),
+      ),
+    );
+    await batch.write();
+    counts.add('images-to-describe', targets.size);
+    if ((counts.counts['description-failed'] ?? 0) > 0) {
+      // Counted now, since a thrown query returns no counts; the query stays unmarked for a retry.
+      ctx.counts.merge(counts.counts);
+      throw new Error(`${counts.counts['description-failed']} description(s) failed (first: ${this.firstFailure}); the next run retries them`);
+    }
+    return counts.counts;
+  }
+
+  /** Kept images of the query, each with the occurrences that show it (or a near-duplicate of it). */
+  private async targetsOf(query: Query, store: CorpusStore, counts: StageCounts): Promise<Map<string, Target>> {
+    const images = new Map<string, Image | undefined>();
+    const imageOf = async (id: string): Promise<Image | undefined> => {
+      if (!images.has(id)) images.set(id, await store.get('images', id));
+      return images.get(id);
+    };
+    const targets = new Map<string, Target>();
+    for (const occurrence of await occurrencesOfQuery(store, query.id)) {
+      if (!occurrence.imageId) {
+        counts.drop('occurrence-without-image');
+        continue;
+      }
+      const image = await imageOf(occurrence.imageId);
+      if (!image) {
+        counts.drop('image-record-missing');
+        continue;
+      }
+      const representative = image.representativeId && image.representativeId !== image.id ? await imageOf(image.representativeId) : image;
+      if (!representative?.filter) {
+        counts.drop('image-not-processed');
+        continue;
+      }
+      if (!representative.filter.kept) {
+        counts.drop('image-not-kept');
+        continue;
+      }
+      let target = targets.get(representative.id);
+      if (!target) targets.set(representative.id, (target = { image: representative, occurrences: [] }));
+      target.occurrences.push({ occurrence, context: contextOf(occurrence, query) });
+    }
+    return targets;
+  }
+
+  private async describe(id: string, image: Image, group: Target['occurrences'], ctx: StageContext): Promise<Description> {
+    const models = this.models!;
+    const { context, occurrence } = group[0]!;
+    const provider = this.method === 'vision-model' ? models.vision!.provider : models.ocr.provider;
+    const model = this.modelName();
+    const promptVersion = this.method === 'vision-model' ? VISION_PROMPT_VERSION : CONTEXT_TEMPLATE_VERSION;
+    const base = {
+      id,
+      imageId: image.id,
+      occurrenceId: occurrence.id,
+      occurrenceIds: group.map((g) => g.occurrence.id),
+      method: this.method,
+      provenance: { provider, model, promptVersion, inputHash: hashOf({ promptVersion, provider, model, imageId: image.id, context }), at: new Date().toISOString() },
+    };
+    try {
+      if (this.method === 'vision-model') {
+        const bytes = await this.imageBytes(image, ctx.store, true);
+        const reply = await models.vision!.chat(visionRequest(bytes, context, ctx.config.models.describeMaxTokens));
+        return { ...base, status: 'ok', text: cleanDescription(reply.text) };
+      }
+      const lines = await this.ocrOf(image, ctx.store);
+      const composed = await composeDescription(context, lines, models.textEmbedder);
+      return { ...base, status: 'ok', text: composed.text, sources: composed.sources };
+    } catch (error) {
+      return { ...base, status: 'failed', reason: failureReason(error) };
+    }
+  }
+
+  private async imageBytes(image: Image, store: CorpusStore, preferThumbnail: boolean): Promise<Uint8Array> {
+    const bytes = (preferThumbnail && image.thumbnailId ? await store.blobs.get(image.thumbnailId) : undefined) ?? (await store.blobs.get(image.id));
+    if (!bytes) throw new ModelRequestError('invalid-input', 'the image bytes are not in the blob store');
+    return bytes;
+  }
+
+  /** OCR of the full-size image, once per image per run and cached in the store across runs. */
+  private ocrOf(image: Image, store: CorpusStore): Promise<OcrLine[]> {
+    let lines = this.ocrMemo.get(image.id);
+    if (!lines) {
+      lines = (async () => {
+        const ocr = this.models!.ocr;
+        const cache = new ModelCache(store);
+        const key = hashOf({ provider: ocr.provider, model: ocr.model, task: 'ocr', imageId: image.id });
+        const hit = await cache.get<OcrLine[]>(key);
+        if (hit) return hit;
+        try {
+          const recognized = await ocr.recognize(await this.imageBytes(image, store, false));
+          await cache.put(key, ocr.provider, ocr.model, recognized);
+          return recognized;
+        } catch (error) {
+          // An image OCR cannot read still gets a description from its context.
+          log.warn({ imageId: image.id, err: (error as Error).message }, 'OCR failed; describing from context only');
+          return [];
+        }
+      })();
+      this.ocrMemo.set(image.id, lines);
+    }
+    return lines;
+  }
+
+  async finish(ctx: StageContext): Promise<void> {
+    const c = ctx.counts.counts;
+    const ok = (c['described:vision-model'] ?? 0) + (c['described:context-template'] ?? 0);
+    for (const line of formatUsage(this.models!.usage())) process.stderr.write(`describe: ${line}\n`);
+    process.stderr.write(
+      `describe: ${ok} described (${this.method}), ${c['already-described'] ?? 0} already described, ${c['description-failed'] ?? 0} failed\n`,
+    );
+    if ((c['description-failed'] ?? 0) > 0 && ok === 0 && (c['already-described'] ?? 0) === 0) {
+      throw new StageFailedError(`describe: every description request failed (${c['description-failed']}); first reason: ${this.firstFailure}`);
+    }
+  }
+
+  async teardown(): Promise<void> {
+    await this.models?.dispose();
+    this.models = undefined;
+  }
+}
