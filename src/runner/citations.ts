@@ -20,11 +20,6 @@ export interface PostProcessed {
 
 const CITATION = /!\[([^\]]*)\]\(\s*(?:\.\/)?images\/(\d+)(?:\.[A-Za-z0-9]+)?\s*\)/g;
 
-export function extOfMime(mime: string): string {
-  const sub = mime.split('/')[1]?.split(/[+;]/)[0]?.toLowerCase() ?? 'bin';
-  return sub === 'jpeg' ? 'jpg' : sub === 'svg' ? 'svg' : sub;
-}
-
 export function imagePath(index: number, ref: ImageRef): string {
   return `images/${index}.${ref.ext}`;
 }

@@ -1,7 +1,7 @@
 // Inner-product search over L2-normalized vectors: exact (a scan, the default) or, above a
 // configurable size, an approximate HNSW index from usearch (prebuilt native binaries shipped in
 // the npm package). Both return the same shape: ids with their inner product, best first.
-import { Index, MetricKind } from 'usearch';
+import { Index, MetricKind, ScalarKind } from 'usearch';
 import { dot } from '../../scorers/calibration.js';
 
 export interface VectorHit {
@@ -42,7 +42,7 @@ class HnswIndex implements VectorIndex {
     vectors: Float32Array[],
     dimensions: number,
   ) {
-    this.index = new Index({ dimensions, metric: MetricKind.IP, connectivity: 16, expansion_add: 128, expansion_search: 64 });
+    this.index = new Index({ dimensions, metric: MetricKind.IP, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false });
     ids.forEach((_, i) => this.index.add(BigInt(i), vectors[i]!));
   }
 

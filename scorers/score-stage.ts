@@ -1,0 +1,201 @@
+// The `score` stage: every chunk and every kept image of a query gets component scores (0–10, with
+// provenance), a final score and a keep/drop decision with its reason.
+//   text  — LLM configured: the M2RAG relevance rubric; else BM25 + embedding similarity (calibrated).
+//   image — vision model configured: the M2RAG helpfulness rubric; else layout score +
+//           description/context similarity (+ CLIP similarity when an image embedder is configured).
+// A judgment that fails (request error, reply without an integer) is stored as `failed` with its
+// reason and counted; it is never kept and never scored 0.
+import { createHash } from 'node:crypto';
+import type { Stage, StageContext } from '../src/stage.js';
+import { loadModels } from '../src/models/registry.js';
+import { failureReason } from '../src/models/errors.js';
+import type { Models, VisionChat } from '../src/models/types.js';
+import { Bm25Index } from '../src/text/bm25.js';
+import { takeFirstTokens } from '../src/text/tokens.js';
+import { loadDescriptions, loadQueryElements, occurrenceContextText, type ImageElement } from '../storage/export/query-elements.js';
+import { stableId, type Chunk, type CorpusStore, type Description, type Query, type Score } from '../storage/index.js';
+import { bm25ToScore, CLIP_COSINE, cosineToScore, dot, termCoverage } from './calibration.js';
+import { imageHelpfulnessMessages, parseRubricScore, RUBRIC_PROMPT_VERSION, textRelevanceMessages, type Judgment } from './rubrics.js';
+import { embeddedImageScore, embeddedTextScore, selectChunks, selectImages, type Candidate } from './selection.js';
+
+export const SCORE_STAGE = 'score';
+export const EMBEDDED_PROVIDER = 'embedded';
+
+export function scoreIdOf(queryId: string, elementKind: 'chunk' | 'image', elementId: string): string {
+  return 's' + stableId(queryId, elementKind, elementId);
+}
+
+function hashOf(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\x00')).digest('hex');
+}
+
+type Draft = Omit<Score, 'kept' | 'reason'> & { reason?: string };
+
+async function judge(model: VisionChat, messages: Parameters<VisionChat['chat']>[0]['messages']): Promise<{ judgment: Judgment; inputHash: string }> {
+  try {
+    const reply = await model.chat({ messages, maxTokens: 200, temperature: 0 });
+    return { judgment: parseRubricScore(reply.text), inputHash: reply.inputHash };
+  } catch (error) {
+    return { judgment: { ok: false, reason: failureReason(error) }, inputHash: '' };
+  }
+}
+
+async function embedAll(models: Models, texts: string[]): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (let i = 0; i < texts.length; i += 32) out.push(...(await models.textEmbedder.embedTexts(texts.slice(i, i + 32))));
+  return out;
+}
+
+/** Layout scores from image processing are 0–1; shown on the 0–10 scale like every component. */
+function layoutOnTen(layout: number | undefined): number | undefined {
+  if (layout === undefined || !Number.isFinite(layout)) return undefined;
+  return layout <= 1 ? layout * 10 : Math.min(layout, 10);
+}
+
+export async function scoreChunks(query: Query, chunks: Chunk[], models: Models, at: string): Promise<Draft[]> {
+  if (chunks.length === 0) return [];
+  if (models.llm) {
+    const llm = models.llm;
+    return Promise.all(
+      chunks.map(async (chunk): Promise<Draft> => {
+        const { judgment, inputHash } = await judge(llm, textRelevanceMessages(query.query, takeFirstTokens(chunk.text, 1500)));
+        const base = { id: scoreIdOf(query.id, 'chunk', chunk.id), queryId: query.id, elementKind: 'chunk' as const, elementId: chunk.id, method: 'llm-rubric' };
+        const provenance = { provider: llm.provider, model: llm.model, promptVersion: RUBRIC_PROMPT_VERSION, inputHash, at };
+        return judgment.ok
+          ? { ...base, status: 'ok', components: { llm: judgment.score }, finalScore: judgment.score, provenance }
+          : { ...base, status: 'failed', reason: judgment.reason, components: {}, provenance };
+      }),
+    );
+  }
+  const bm25 = new Bm25Index();
+  for (const chunk of chunks) bm25.add(chunk.id, chunk.text);
+  const raw = new Map(bm25.search(query.query, chunks.length).map((hit) => [hit.id, hit.score]));
+  const bestRaw = Math.max(0, ...raw.values());
+  const [queryVector, ...chunkVectors] = await embedAll(models, [query.query, ...chunks.map((c) => c.text)]);
+  return chunks.map((chunk, i): Draft => {
+    const lexical = bm25ToScore(raw.get(chunk.id) ?? 0, bestRaw, termCoverage(query.query, chunk.text));
+    const semantic = cosineToScore(dot(queryVector!, chunkVectors[i]!));
+    return {
+      id: scoreIdOf(query.id, 'chunk', chunk.id),
+      queryId: query.id,
+      elementKind: 'chunk',
+      elementId: chunk.id,
+      status: 'ok',
+      components: { bm25: lexical, embedding: semantic },
+      finalScore: embeddedTextScore(lexical, semantic),
+      method: 'bm25-embedding',
+      provenance: { provider: EMBEDDED_PROVIDER, model: `bm25+${models.textEmbedder.model}`, inputHash: hashOf(query.query, chunk.text), at },
+    };
+  });
+}
+
+async function imageBytes(store: CorpusStore, element: ImageElement): Promise<Uint8Array | undefined> {
+  return (element.image.thumbnailId && (await store.blobs.get(element.image.thumbnailId))) || (await store.blobs.get(element.image.id));
+}
+
+export async function scoreImages(store: CorpusStore, query: Query, images: ImageElement[], models: Models, at: string): Promise<Draft[]> {
+  if (images.length === 0) return [];
+  const contexts = images.map((e) => e.occurrences.map(occurrenceContextText).find((t) => t !== '') ?? '');
+  const base = (e: ImageElement) => ({ id: scoreIdOf(query.id, 'image', e.image.id), queryId: query.id, elementKind: 'image' as const, elementId: e.image.id });
+  if (models.vision) {
+    const vision = models.vision;
+    return Promise.all(
+      images.map(async (element, i): Promise<Draft> => {
+        const provenance = { provider: vision.provider, model: vision.model, promptVersion: RUBRIC_PROMPT_VERSION, inputHash: '', at };
+        const bytes = await imageBytes(store, element);
+        if (!bytes) return { ...base(element), status: 'failed', reason: 'image bytes missing from the blob store', components: {}, method: 'vision-rubric', provenance };
+        const { judgment, inputHash } = await judge(vision, imageHelpfulnessMessages(query.query, bytes, takeFirstTokens(contexts[i]!, 300)));
+        const components: Record<string, number> = {};
+        const layout = layoutOnTen(element.image.filter?.layoutScore);
+        if (layout !== undefined) components.layout = layout;
+        return judgment.ok
+          ? { ...base(element), status: 'ok', components: { ...components, vision: judgment.score }, finalScore: judgment.score, method: 'vision-rubric', provenance: { ...provenance, inputHash } }
+          : { ...base(element), status: 'failed', reason: judgment.reason, components, method: 'vision-rubric', provenance: { ...provenance, inputHash } };
+      }),
+    );
+  }
+  const descriptionTexts = images.map((e) => e.description?.text ?? '');
+  const [queryVector, ...vectors] = await embedAll(models, [query.query, ...descriptionTexts, ...contexts]);
+  let clip: number[] | undefined;
+  if (models.imageEmbedder) {
+    const bytes = await Promise.all(images.map((e) => imageBytes(store, e)));
+    const present = bytes.map((b, i) => (b ? i : -1)).filter((i) => i >= 0);
+    const [clipQuery] = await models.imageEmbedder.embedTexts([query.query]);
+    const imageVectors = await models.imageEmbedder.embedImages(present.map((i) => bytes[i]!));
+    clip = images.map(() => NaN);
+    present.forEach((i, j) => (clip![i] = cosineToScore(dot(clipQuery!, imageVectors[j]!), CLIP_COSINE)));
+  }
+  return images.map((element, i): Draft => {
+    const components: Record<string, number> = {};
+    const layout = layoutOnTen(element.image.filter?.layoutScore);
+    if (layout !== undefined) components.layout = layout;
+    if (descriptionTexts[i]) components.description = cosineToScore(dot(queryVector!, vectors[i]!));
+    if (contexts[i]) components.context = cosineToScore(dot(queryVector!, vectors[images.length + i]!));
+    if (clip && Number.isFinite(clip[i])) components.clip = clip[i]!;
+    const similarities = ['description', 'context', 'clip'].map((k) => components[k]).filter((v): v is number => v !== undefined);
+    const models_ = [models.textEmbedder.model, models.imageEmbedder?.model].filter(Boolean).join('+');
+    return {
+      ...base(element),
+      status: 'ok',
+      components,
+      finalScore: embeddedImageScore(layout, similarities),
+      method: models.imageEmbedder ? 'layout-description-context-clip' : 'layout-description-context',
+      provenance: { provider: EMBEDDED_PROVIDER, model: models_, inputHash: hashOf(query.query, element.image.id, descriptionTexts[i]!, contexts[i]!), at },
+    };
+  });
+}
+
+export function createScoreStage(openModels: StageModelsOpener = loadModels): Stage {
+  let models: Models | undefined;
+  let descriptions = new Map<string, Description[]>();
+  return {
+    name: SCORE_STAGE,
+    async setup(ctx: StageContext) {
+      models = await openModels(ctx.config, ctx.store);
+      descriptions = await loadDescriptions(ctx.store);
+    },
+    async runQuery(query, ctx) {
+      const counts: Record<string, number> = {};
+      const add = (key: string, n = 1): void => void (counts[key] = (counts[key] ?? 0) + n);
+      const elements = await loadQueryElements(ctx.store, query, descriptions);
+      for (const [reason, n] of Object.entries(elements.setAside)) add(`set-aside:${reason}`, n);
+      if (elements.chunks.length === 0 && elements.images.length === 0) {
+        add('queries-without-elements');
+        return counts;
+      }
+      if (elements.images.length === 0) add('queries-without-kept-images');
+      const at = new Date().toISOString();
+      const chunkDrafts = await scoreChunks(query, elements.chunks, models!, at);
+      const imageDrafts = await scoreImages(ctx.store, query, elements.images, models!, at);
+      const pageOfChunk = new Map(elements.chunks.map((c) => [c.id, c.pageId]));
+      const pageOfImage = new Map(elements.images.map((e) => [e.image.id, e.pageId]));
+      const toCandidate = (pageOf: Map<string, string | undefined>) => (d: Draft): Candidate => ({
+        id: d.elementId,
+        pageId: pageOf.get(d.elementId),
+        finalScore: d.status === 'ok' ? d.finalScore : undefined,
+      });
+      const decisions = new Map([
+        ...selectChunks(chunkDrafts.map(toCandidate(pageOfChunk)), ctx.config.score),
+        ...selectImages(imageDrafts.map(toCandidate(pageOfImage)), ctx.config.score),
+      ]);
+      const batch = ctx.store.batch();
+      for (const draft of [...chunkDrafts, ...imageDrafts]) {
+        const decision = decisions.get(draft.elementId)!;
+        const kind = draft.elementKind;
+        add(`${kind}s-scored`);
+        if (draft.status === 'failed') add(`failed:${kind}-judgment`);
+        if (decision.kept) add(`${kind}s-kept`);
+        else add(`dropped:${kind}-${decision.reason}`);
+        batch.put('scores', { ...draft, kept: decision.kept, reason: draft.reason ?? decision.reason });
+      }
+      await batch.write();
+      return counts;
+    },
+    async teardown() {
+      await models?.dispose();
+      models = undefined;
+    },
+  };
+}
+
+export type StageModelsOpener = (config: StageContext['config'], store: CorpusStore) => Promise<Models>;

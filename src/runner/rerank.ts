@@ -1,0 +1,131 @@
+// Reranking, the RagVL way: for each retrieved image the vision model sees the image, its caption
+// (description) and the question, and answers Yes or No; relevance = P(Yes) / (P(Yes) + P(No)) from
+// the first token's log-probabilities, so each request stops after one token. Candidates go out
+// concurrently (the endpoint's concurrency limit applies). The top N at or above the threshold are kept.
+// Without a vision model: the labelled fallback `embedding-description-match`, the mean of the
+// calibrated query–image embedding similarity and the share of query terms in the description/context.
+import { failureReason } from '../models/errors.js';
+import type { ChatMessage, Models, TextEmbedder, VisionChat } from '../models/types.js';
+import { cosineToScore, termCoverage } from '../../scorers/calibration.js';
+import { yesNoRelevance } from '../../scorers/yes-no.js';
+import type { CorpusStore } from '../../storage/index.js';
+import type { ImageEntry } from './retrieve.js';
+import type { VectorHit } from './vector-index.js';
+
+export const RAGVL_METHOD = 'ragvl-yes-no';
+export const FALLBACK_METHOD = 'embedding-description-match';
+
+export interface RerankedCandidate {
+  imageId: string;
+  retrievalScore: number;
+  relevance?: number;
+  status: 'ok' | 'failed';
+  reason?: string;
+}
+
+export interface RerankResult {
+  method: typeof RAGVL_METHOD | typeof FALLBACK_METHOD;
+  threshold: number;
+  /** Candidates in retrieval order, each with its relevance (or why it has none). */
+  candidates: RerankedCandidate[];
+  /** Image ids kept: the top N by relevance at or above the threshold. */
+  kept: string[];
+  requests: number;
+  failed: number;
+  latencyMs: number;
+}
+
+export function ragvlMessages(question: string, caption: string, image: Uint8Array): ChatMessage[] {
+  return [
+    {
+      role: 'user',
+      content: [
+        { type: 'image', image },
+        {
+          type: 'text',
+          text:
+            (caption ? `Image caption: ${caption}\n` : '') +
+            `Question: ${question}\n` +
+            'Based on the image and its caption, is the image relevant to the question? Answer "Yes" or "No".',
+        },
+      ],
+    },
+  ];
+}
+
+export interface RerankOptions {
+  topN: number;
+  threshold: number;
+  fallbackThreshold: number;
+  /** `sequential` sends one request at a time (RagVL's reference code); for benchmarks. */
+  mode?: 'concurrent' | 'sequential';
+}
+
+async function scoreWithVision(vision: VisionChat, store: CorpusStore, question: string, hit: VectorHit, entry: ImageEntry): Promise<RerankedCandidate> {
+  const base = { imageId: hit.id, retrievalScore: hit.score };
+  const image = await store.get('images', hit.id);
+  const bytes = image && ((image.thumbnailId && (await store.blobs.get(image.thumbnailId))) || (await store.blobs.get(image.id)));
+  if (!bytes) return { ...base, status: 'failed', reason: 'image bytes missing from the blob store' };
+  try {
+    const reply = await vision.chat({ messages: ragvlMessages(question, entry.description || entry.context, bytes), maxTokens: 1, temperature: 0, firstTokenLogprobs: 20 });
+    const verdict = yesNoRelevance(reply.firstTokenLogprobs);
+    return verdict.ok ? { ...base, status: 'ok', relevance: verdict.relevance } : { ...base, status: 'failed', reason: verdict.reason };
+  } catch (error) {
+    return { ...base, status: 'failed', reason: failureReason(error) };
+  }
+}
+
+async function scoreWithFallback(embedder: TextEmbedder, question: string, hits: VectorHit[], entries: ImageEntry[]): Promise<RerankedCandidate[]> {
+  const texts = entries.map((e) => [e.description, e.context].filter(Boolean).join('\n'));
+  const [queryVector, ...vectors] = await embedder.embedTexts([question, ...texts]);
+  return hits.map((hit, i) => {
+    let similarity = 0;
+    for (let d = 0; d < queryVector!.length; d++) similarity += queryVector![d]! * vectors[i]![d]!;
+    const relevance = 0.5 * (cosineToScore(similarity) / 10) + 0.5 * termCoverage(question, texts[i]!);
+    return { imageId: hit.id, retrievalScore: hit.score, relevance, status: 'ok' as const };
+  });
+}
+
+export async function rerank(
+  models: Pick<Models, 'vision' | 'textEmbedder'>,
+  store: CorpusStore,
+  question: string,
+  hits: VectorHit[],
+  images: Map<string, ImageEntry>,
+  options: RerankOptions,
+): Promise<RerankResult> {
+  const started = performance.now();
+  const entries = hits.map((h) => images.get(h.id)!);
+  let candidates: RerankedCandidate[];
+  let method: RerankResult['method'];
+  let threshold: number;
+  if (models.vision) {
+    const vision = models.vision;
+    method = RAGVL_METHOD;
+    threshold = options.threshold;
+    if (options.mode === 'sequential') {
+      candidates = [];
+      for (const [i, hit] of hits.entries()) candidates.push(await scoreWithVision(vision, store, question, hit, entries[i]!));
+    } else {
+      candidates = await Promise.all(hits.map((hit, i) => scoreWithVision(vision, store, question, hit, entries[i]!)));
+    }
+  } else {
+    method = FALLBACK_METHOD;
+    threshold = options.fallbackThreshold;
+    candidates = hits.length === 0 ? [] : await scoreWithFallback(models.textEmbedder, question, hits, entries);
+  }
+  const kept = candidates
+    .filter((c) => c.status === 'ok' && c.relevance! >= threshold)
+    .sort((a, b) => b.relevance! - a.relevance! || b.retrievalScore - a.retrievalScore)
+    .slice(0, options.topN)
+    .map((c) => c.imageId);
+  return {
+    method,
+    threshold,
+    candidates,
+    kept,
+    requests: method === RAGVL_METHOD ? hits.length : 0,
+    failed: candidates.filter((c) => c.status === 'failed').length,
+    latencyMs: performance.now() - started,
+  };
+}

@@ -1,0 +1,60 @@
+// `m2rag export`: writes a dataset folder in one of three formats, with the image files it refers
+// to and a dataset card. Deterministic: records are read in key order and sorted, and nothing from
+// the clock is written, so the same store gives byte-identical files.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { CorpusStore } from '../store.js';
+import type { Query } from '../schemas.js';
+import { buildCard } from './card.js';
+import type { ExportContext } from './context.js';
+import { buildElementsJsonl } from './elements-jsonl.js';
+import { writeM2ragQueries } from './m2rag.js';
+import { loadDescriptions } from './query-elements.js';
+import { buildShareGpt } from './sharegpt.js';
+
+export const EXPORT_FORMATS = ['m2rag', 'sharegpt', 'jsonl'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportOptions {
+  format: ExportFormat;
+  outDir: string;
+  scoreIdOf: ExportContext['scoreIdOf'];
+  /** Minimum image coherence, helpfulness, reference and recall for ShareGPT. */
+  sharegptMinMetric: number;
+  settings: Record<string, Record<string, unknown>>;
+}
+
+export interface ExportSummary {
+  files: string[];
+  counts: Record<string, unknown>;
+}
+
+export async function exportDataset(store: CorpusStore, options: ExportOptions): Promise<ExportSummary> {
+  await mkdir(path.join(options.outDir, 'images'), { recursive: true });
+  const ctx: ExportContext = { store, outDir: options.outDir, descriptions: await loadDescriptions(store), scoreIdOf: options.scoreIdOf };
+  const queries: Query[] = [];
+  for await (const q of store.iterate('queries')) queries.push(q);
+  queries.sort((a, b) => a.id.localeCompare(b.id));
+
+  let files: string[];
+  let counts: Record<string, unknown>;
+  if (options.format === 'm2rag') {
+    const { lines, counts: c } = await writeM2ragQueries(ctx, queries);
+    await writeFile(path.join(options.outDir, 'm2rag.jsonl'), lines.map((l) => l + '\n').join(''));
+    files = ['m2rag.jsonl', 'images/', 'README.md'];
+    counts = { ...c };
+  } else if (options.format === 'sharegpt') {
+    const { json, counts: c } = await buildShareGpt(ctx, options.sharegptMinMetric);
+    await writeFile(path.join(options.outDir, 'sharegpt.json'), json);
+    files = ['sharegpt.json', 'images/', 'README.md'];
+    counts = { generations: c.generations, taken: c.taken, ...Object.fromEntries(Object.entries(c.leftOut).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [`left out: ${k}`, v])) };
+  } else {
+    const { lines, counts: c } = await buildElementsJsonl(ctx, queries);
+    await writeFile(path.join(options.outDir, 'elements.jsonl'), lines.map((l) => l + '\n').join(''));
+    files = ['elements.jsonl', 'README.md'];
+    counts = { queries: queries.length, ...c };
+  }
+  const card = await buildCard(store, { format: options.format, files, counts, settings: options.settings });
+  await writeFile(path.join(options.outDir, 'README.md'), card);
+  return { files, counts };
+}
