@@ -140,8 +140,11 @@ export class PageCrawler {
         else await sleep(250 * 2 ** request.retryCount);
       },
       failedRequestHandler: async ({ request, response }: { request: Request; response?: unknown }, error: Error) => {
-        (response as { destroy?: () => void } | undefined)?.destroy?.();
-        const failure = failureOf(error);
+        const streamed = response as { destroy?: () => void; statusCode?: number } | undefined;
+        streamed?.destroy?.();
+        // An error status outranks Crawlee's complaint about the error page's content type.
+        const status = streamed?.statusCode ?? 0;
+        const failure = status >= 400 ? { outcome: 'failed' as const, reason: `http-${status}`, httpStatus: status } : failureOf(error);
         const batch = this.env.store.batch();
         putFetches(batch, request.userData as PageRequestData, request.url, {
           outcome: failure.outcome,

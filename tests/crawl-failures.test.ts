@@ -1,0 +1,150 @@
+// Every way a fetch can go wrong ends in a recorded outcome, and nothing crashes: the real CLI
+// crawls seed URLs on a local server that serves the Wikipedia mirror plus misbehaving routes.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import type http from 'node:http';
+import path from 'node:path';
+import { test } from 'node:test';
+import { CORPORA, runCli } from './helpers/cli.js';
+import { startStaticServer } from './helpers/static-server.js';
+import { tempDir } from './helpers/temp.js';
+import { pageFetchIdOf } from '../crawlers/fetch/page-crawler.js';
+import { CorpusStore, type Fetch } from '../storage/index.js';
+
+const MIRROR = path.join(CORPORA, 'wiki-ray-charles');
+
+/** A meta-refresh redirect, as the mirror's stub pages make them. */
+function refreshTo(target: string) {
+  return (_req: http.IncomingMessage, res: http.ServerResponse): void =>
+    void res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><head><meta http-equiv="refresh" content="0;url=${target}"></head><body></body></html>`);
+}
+
+function html(res: http.ServerResponse, body: string, status = 200): void {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(`<!DOCTYPE html><html><head><title>t</title></head><body>${body}</body></html>`);
+}
+
+test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops and robots.txt each end in their recorded outcome', async (t) => {
+  let flakyCalls = 0;
+  const server = await startStaticServer(MIRROR, {
+    '/robots.txt': (_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end('User-agent: *\nDisallow: /private/\n'),
+    '/private/secret.html': (_req, res) => html(res, '<p>must not be fetched</p>'),
+    '/flaky.html': (_req, res) => {
+      flakyCalls++;
+      if (flakyCalls === 1) res.writeHead(500, { 'content-type': 'text/plain' }).end('try again');
+      else html(res, '<h1>Flaky</h1><p>Worked on the second try.</p><img src="/I/m/Ray_Charles_(cropped).jpg" alt="Ray">');
+    },
+    '/slow.html': (_req, res) => {
+      const timer = setTimeout(() => html(res, '<p>too late</p>'), 4000);
+      res.on('close', () => clearTimeout(timer));
+    },
+    '/huge.html': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      const chunk = Buffer.alloc(64 * 1024, 'a');
+      const pump = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      res.write('<html><body><p>');
+      pump();
+    },
+    '/to-metadata.html': (_req, res) => void res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end(),
+    '/to-ten.html': (_req, res) => void res.writeHead(301, { location: 'http://10.0.0.1/admin' }).end(),
+    '/to-localhost.html': (_req, res) => void res.writeHead(302, { location: `http://localhost:${server.port}/A/Ray_Charles.html` }).end(),
+    '/loop-a.html': (_req, res) => void res.writeHead(302, { location: '/loop-b.html' }).end(),
+    '/loop-b.html': (_req, res) => void res.writeHead(302, { location: '/loop-a.html' }).end(),
+    '/refresh-loop-a.html': refreshTo('/refresh-loop-b.html'),
+    '/refresh-loop-b.html': refreshTo('/refresh-loop-a.html'),
+    '/moved.html': (_req, res) => void res.writeHead(301, { location: '/A/Ray_Charles.html' }).end(),
+  });
+  t.after(() => server.close());
+
+  const dir = await tempDir(t);
+  const u = (p: string): string => server.url + p;
+  const seeds = {
+    notFound: u('/A/No_Such_Article.html'),
+    flaky: u('/flaky.html'),
+    slow: u('/slow.html'),
+    huge: u('/huge.html'),
+    nonHtml: u('/I/m/Ray_Charles_(cropped).jpg'),
+    metadata: u('/to-metadata.html'),
+    ten: u('/to-ten.html'),
+    localhost: u('/to-localhost.html'),
+    loop: u('/loop-a.html'),
+    refreshLoop: u('/refresh-loop-a.html'),
+    robots: u('/private/secret.html'),
+    moved: u('/moved.html'),
+    stub: u('/A/A_Man_And_His_Soul.html'),
+  };
+  const queries = path.join(dir, 'q.jsonl');
+  await writeFile(queries, JSON.stringify({ query: 'misbehaving pages', urls: Object.values(seeds) }) + '\n');
+  const config = path.join(dir, 'config.yaml');
+  await writeFile(config, 'crawl:\n  requestTimeoutSecs: 1.5\n  maxPageBytes: 1000000\n  maxRetries: 1\n');
+  const store = path.join(dir, 'store');
+  // --site names the test server's host, whose private address is allowed; nothing else private is.
+  const result = await runCli(['--store', store, '--config', config, 'crawl', '--queries', queries, '--search', 'seeds', '--site', server.url + '/', '--pages', '20']);
+  assert.equal(result.code, 0, result.stderr);
+
+  const db = await CorpusStore.open(store);
+  t.after(() => db.close());
+  const fetchOf = async (url: string): Promise<Fetch> => {
+    const record = await db.get('fetches', pageFetchIdOf(url));
+    assert.ok(record, `a Fetch record for ${url}`);
+    return record;
+  };
+  const notFound = await fetchOf(seeds.notFound);
+  assert.deepEqual([notFound.outcome, notFound.httpStatus, notFound.reason], ['failed', 404, 'http-404']);
+
+  const flaky = await fetchOf(seeds.flaky);
+  assert.equal(flaky.outcome, 'ok');
+  assert.equal(flaky.attempts, 2);
+  assert.equal(flakyCalls, 2);
+  const flakyPage = await db.get('pages', flaky.pageId!);
+  assert.equal(flakyPage?.title, 't');
+  assert.equal((await db.related('page-occurrences', flaky.pageId!)).length, 1);
+
+  const slow = await fetchOf(seeds.slow);
+  assert.deepEqual([slow.outcome, slow.reason], ['failed', 'timeout']);
+
+  const huge = await fetchOf(seeds.huge);
+  assert.deepEqual([huge.outcome, huge.reason], ['failed', 'too-large']);
+  assert.equal(huge.attempts, 1, 'a body over the cap is not retried');
+
+  const nonHtml = await fetchOf(seeds.nonHtml);
+  assert.equal(nonHtml.outcome, 'skipped');
+  assert.match(nonHtml.reason!, /^not-html: image\/jpeg/);
+
+  for (const [key, address] of [['metadata', '169.254.169.254'], ['ten', '10.0.0.1']] as const) {
+    const refused = await fetchOf(seeds[key]);
+    assert.equal(refused.outcome, 'failed');
+    assert.equal(refused.reason, `refused: private address ${address}`);
+  }
+  const localhost = await fetchOf(seeds.localhost);
+  assert.equal(localhost.outcome, 'failed');
+  assert.match(localhost.reason!, /^refused: localhost resolves to private address /);
+
+  const loop = await fetchOf(seeds.loop);
+  assert.deepEqual([loop.outcome, loop.reason], ['failed', 'redirect-loop']);
+  const refreshLoop = await fetchOf(seeds.refreshLoop);
+  assert.equal(refreshLoop.outcome, 'failed');
+  assert.match(refreshLoop.reason!, /redirect-loop$/);
+
+  const robots = await fetchOf(seeds.robots);
+  assert.deepEqual([robots.outcome, robots.reason], ['skipped', 'robots-disallowed']);
+  assert.ok(!server.requests.includes('/private/secret.html'), 'a disallowed page is never requested');
+
+  // An HTTP redirect and a meta-refresh stub both resolve to the article they point to.
+  const moved = await fetchOf(seeds.moved);
+  assert.equal(moved.outcome, 'ok');
+  assert.equal(moved.finalUrl, u('/A/Ray_Charles.html'));
+  const stub = await fetchOf(seeds.stub);
+  assert.equal(stub.outcome, 'ok');
+  const stubPage = await db.get('pages', stub.pageId!);
+  assert.equal(stubPage?.finalUrl, u('/A/A_Man_and_His_Soul.html'));
+
+  // Every seed has its outcome; the counts say what was dropped and why.
+  const stats = (await db.stageStats()).find((s) => s.stage === 'crawl')!;
+  assert.equal(stats.counts['dropped:page-http-404'], 1);
+  assert.equal(stats.counts['dropped:page-robots-disallowed'], 1);
+  assert.equal(stats.counts['dropped:page-refused'], 3);
+  assert.equal(stats.counts['pages-stored'], 3);
+});
