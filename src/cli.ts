@@ -8,10 +8,13 @@ import { register as registerCrawl } from './commands/crawl.js';
 import { register as registerDedupImages } from './commands/dedup-images.js';
 import { register as registerDescribe } from './commands/describe.js';
 import { register as registerEval } from './commands/eval.js';
+import { register as registerExport } from './commands/export.js';
 import { register as registerExtract } from './commands/extract.js';
 import { register as registerOcr } from './commands/ocr.js';
 import { register as registerPending } from './commands/pending.js';
 import { register as registerProcess } from './commands/process.js';
+import { register as registerRun } from './commands/run.js';
+import { register as registerScore } from './commands/score.js';
 import { register as registerStats } from './commands/stats.js';
 
 export function createProgram(): Command {
@@ -28,7 +31,10 @@ export function createProgram(): Command {
   registerDedupImages(program);
   registerDescribe(program);
   registerOcr(program);
+  registerScore(program);
+  registerRun(program);
   registerEval(program);
+  registerExport(program);
   registerPending(program);
   registerStats(program);
   return program;

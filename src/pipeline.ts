@@ -4,6 +4,7 @@ import type { Stage } from './stage.js';
 import { CrawlStage } from '../crawlers/crawl-stage.js';
 import { processImagesStage } from '../processors/images/stage.js';
 import { DescribeStage } from '../processors/describe/stage.js';
+import { createScoreStage } from '../scorers/score-stage.js';
 
 export const BUILD_STEPS = ['crawl', 'process', 'describe', 'score'] as const;
 export type BuildStep = (typeof BUILD_STEPS)[number];
@@ -13,5 +14,5 @@ export const STAGES: Record<BuildStep, Stage[]> = {
   crawl: [new CrawlStage()],
   process: [processImagesStage],
   describe: [new DescribeStage()],
-  score: [],
+  score: [createScoreStage()],
 };

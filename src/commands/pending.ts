@@ -4,9 +4,6 @@ import type { Command } from 'commander';
 import { NotImplementedError } from '../errors.js';
 
 const PENDING: Array<[name: string, description: string]> = [
-  ['score', 'score every chunk and image against its query'],
-  ['export', 'export the dataset (m2rag, sharegpt or jsonl)'],
-  ['run', 'retrieve, rerank and generate answers for the queries'],
   ['serve', 'serve the store and the runner over HTTP'],
 ];
 
