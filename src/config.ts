@@ -57,7 +57,7 @@ export const ConfigSchema = z
         phashThreshold: z.number().int().nonnegative().default(10),
         /** A near-duplicate pair must also be this close in dHash (a second opinion against look-alikes). */
         dhashThreshold: z.number().int().nonnegative().default(20),
-        minLayoutScore: z.number().default(1),
+        minLayoutScore: z.number().default(2),
         thumbnailFormat: z.enum(['jpeg', 'webp']).default('jpeg'),
         thumbnailQuality: z.number().int().min(1).max(100).default(85),
         decodeConcurrency: z.number().int().positive().default(2),

@@ -38,6 +38,7 @@ export function readableText(markdown: string): string {
     .replace(ANY_PLACEHOLDER, '')
     .replace(/!\[[^\]]*\]\([^)]*\)/g, '')
     .replace(/\[([^\]]*)\]\((?:[^()\s]|\([^()]*\))*(?:\s+"[^"]*")?\)/g, '$1')
+    .replace(/\\([\\`*_{}[\]()#+\-.!|<>])/g, '$1')
     .replace(/[ \t]+\n/g, '\n')
     .replace(/[ \t]{2,}/g, ' ')
     .replace(/\n{3,}/g, '\n\n')
@@ -46,7 +47,6 @@ export function readableText(markdown: string): string {
 
 function headingText(raw: string): string {
   return readableText(raw)
-    .replace(/\\([\\`*_{}[\]()#+\-.!])/g, '$1')
     .replace(/[*_`]+/g, '')
     .trim();
 }
