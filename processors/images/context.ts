@@ -85,7 +85,7 @@ function adjacentCaptionOf(lineBefore: string, after: string): string | undefine
     candidate = nextBlock.replace(ANY_PLACEHOLDER, '').trim();
   }
   if (candidate === '' || NOT_A_CAPTION.test(candidate) || candidate.includes('\n')) return undefined;
-  const text = readableText(candidate);
+  const text = readableText(candidate).replace(/\s+/g, ' ');
   const words = text.split(/\s+/).filter(Boolean);
   return words.length > 0 && words.length <= CAPTION_MAX_WORDS ? text : undefined;
 }
