@@ -14,7 +14,7 @@ import { Bm25Index } from '../src/text/bm25.js';
 import { takeFirstTokens } from '../src/text/tokens.js';
 import { loadDescriptions, loadQueryElements, occurrenceContextText, type ImageElement } from '../storage/export/query-elements.js';
 import { stableId, type Chunk, type CorpusStore, type Description, type Query, type Score } from '../storage/index.js';
-import { bm25ToScore, CLIP_COSINE, cosineToScore, dot, termCoverage } from './calibration.js';
+import { bm25ToScore, clampScore, CLIP_COSINE, cosineToScore, dot, termCoverage } from './calibration.js';
 import { imageHelpfulnessMessages, parseRubricScore, RUBRIC_PROMPT_VERSION, textRelevanceMessages, type Judgment } from './rubrics.js';
 import { embeddedImageScore, embeddedTextScore, selectChunks, selectImages, type Candidate } from './selection.js';
 
@@ -46,10 +46,10 @@ async function embedAll(models: Models, texts: string[]): Promise<Float32Array[]
   return out;
 }
 
-/** Layout scores from image processing are 0–1; shown on the 0–10 scale like every component. */
+/** Image processing's layout score is about 0–10 (it can go below 0 for decoration): clamped onto 0–10. */
 function layoutOnTen(layout: number | undefined): number | undefined {
   if (layout === undefined || !Number.isFinite(layout)) return undefined;
-  return layout <= 1 ? layout * 10 : Math.min(layout, 10);
+  return clampScore(layout);
 }
 
 export async function scoreChunks(query: Query, chunks: Chunk[], models: Models, at: string): Promise<Draft[]> {

@@ -3,10 +3,10 @@
 // the first token's log-probabilities, so each request stops after one token. Candidates go out
 // concurrently (the endpoint's concurrency limit applies). The top N at or above the threshold are kept.
 // Without a vision model: the labelled fallback `embedding-description-match`, the mean of the
-// calibrated query–image embedding similarity and the share of query terms in the description/context.
+// calibrated query–image similarity from retrieval and the share of query terms in the description/context.
 import { failureReason } from '../models/errors.js';
-import type { ChatMessage, Models, TextEmbedder, VisionChat } from '../models/types.js';
-import { cosineToScore, termCoverage } from '../../scorers/calibration.js';
+import type { ChatMessage, Models, VisionChat } from '../models/types.js';
+import { CLIP_COSINE, cosineToScore, SENTENCE_COSINE, termCoverage, type CosineCalibration } from '../../scorers/calibration.js';
 import { yesNoRelevance } from '../../scorers/yes-no.js';
 import type { CorpusStore } from '../../storage/index.js';
 import type { ImageEntry } from './retrieve.js';
@@ -75,24 +75,25 @@ async function scoreWithVision(vision: VisionChat, store: CorpusStore, question:
   }
 }
 
-async function scoreWithFallback(embedder: TextEmbedder, question: string, hits: VectorHit[], entries: ImageEntry[]): Promise<RerankedCandidate[]> {
-  const texts = entries.map((e) => [e.description, e.context].filter(Boolean).join('\n'));
-  const [queryVector, ...vectors] = await embedder.embedTexts([question, ...texts]);
+/**
+ * The model-free fallback. The retrieval score already is the query–image similarity (description
+ * embedding, or CLIP image embedding), so it is calibrated rather than recomputed.
+ */
+function scoreWithFallback(question: string, hits: VectorHit[], entries: ImageEntry[], similarity: CosineCalibration): RerankedCandidate[] {
   return hits.map((hit, i) => {
-    let similarity = 0;
-    for (let d = 0; d < queryVector!.length; d++) similarity += queryVector![d]! * vectors[i]![d]!;
-    const relevance = 0.5 * (cosineToScore(similarity) / 10) + 0.5 * termCoverage(question, texts[i]!);
+    const text = [entries[i]!.description, entries[i]!.context].filter(Boolean).join('\n');
+    const relevance = 0.5 * (cosineToScore(hit.score, similarity) / 10) + 0.5 * termCoverage(question, text);
     return { imageId: hit.id, retrievalScore: hit.score, relevance, status: 'ok' as const };
   });
 }
 
 export async function rerank(
-  models: Pick<Models, 'vision' | 'textEmbedder'>,
+  models: Pick<Models, 'vision'>,
   store: CorpusStore,
   question: string,
   hits: VectorHit[],
   images: Map<string, ImageEntry>,
-  options: RerankOptions,
+  options: RerankOptions & { imageMethod: 'image-embedding' | 'description-embedding' },
 ): Promise<RerankResult> {
   const started = performance.now();
   const entries = hits.map((h) => images.get(h.id)!);
@@ -112,7 +113,7 @@ export async function rerank(
   } else {
     method = FALLBACK_METHOD;
     threshold = options.fallbackThreshold;
-    candidates = hits.length === 0 ? [] : await scoreWithFallback(models.textEmbedder, question, hits, entries);
+    candidates = scoreWithFallback(question, hits, entries, options.imageMethod === 'image-embedding' ? CLIP_COSINE : SENTENCE_COSINE);
   }
   const kept = candidates
     .filter((c) => c.status === 'ok' && c.relevance! >= threshold)

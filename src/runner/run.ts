@@ -50,8 +50,8 @@ export function generationIdOf(queryId: string, strategy: string, method: string
   return 'g' + stableId(queryId, strategy, method);
 }
 
-function rerankOptions(config: Config, threshold: number) {
-  return { topN: config.run.topN, threshold, fallbackThreshold: threshold, mode: 'concurrent' as const };
+function rerankOptions(config: Config, threshold: number, corpus: RetrievalCorpus) {
+  return { topN: config.run.topN, threshold, fallbackThreshold: threshold, mode: 'concurrent' as const, imageMethod: corpus.imageMethod };
 }
 
 /** RagVL's adaptive threshold: rerank the dev queries' candidates, then find where correct and incorrect relevances cross. */
@@ -62,7 +62,7 @@ async function thresholdFromDevSet(store: CorpusStore, corpus: RetrievalCorpus, 
     if (!query || !label.relevantImageIds) continue;
     const relevant = new Set(label.relevantImageIds);
     const hits = await retrieve(corpus, models, query.query, { topK: config.run.topK, chunks: 1 });
-    const result = await rerank(models, store, query.query, hits.images, corpus.images, rerankOptions(config, 0));
+    const result = await rerank(models, store, query.query, hits.images, corpus.images, rerankOptions(config, 0, corpus));
     for (const c of result.candidates) if (c.status === 'ok') samples.push({ score: c.relevance!, correct: relevant.has(c.imageId) });
   }
   const computed = adaptiveThreshold(samples);
@@ -94,7 +94,7 @@ export async function runQueries(store: CorpusStore, config: Config, models: Mod
   const reports: QueryRunReport[] = [];
   for (const query of queries) {
     const retrieved = await retrieve(corpus, models, query.query, { topK: config.run.topK, chunks: config.run.contextChunks });
-    const reranked: RerankResult = await rerank(models, store, query.query, retrieved.images, corpus.images, rerankOptions(config, threshold));
+    const reranked: RerankResult = await rerank(models, store, query.query, retrieved.images, corpus.images, rerankOptions(config, threshold, corpus));
     add('rerank-requests', reranked.requests);
     add('rerank-failed', reranked.failed);
     if (retrieved.images.length === 0) add('queries-without-images-retrieved');
