@@ -43,6 +43,8 @@ export const ConfigSchema = z
         minhashBands: z.number().int().positive().default(14),
         minhashRows: z.number().int().positive().default(8),
         shingleWords: z.number().int().positive().default(5),
+        /** Estimated Jaccard similarity at which an LSH candidate counts as a near-duplicate. */
+        minhashThreshold: z.number().min(0).max(1).default(0.72),
       })
       .strict()
       .prefault({}),

@@ -5,6 +5,7 @@ import { CrawlStage } from '../crawlers/crawl-stage.js';
 import { processImagesStage } from '../processors/images/stage.js';
 import { DescribeStage } from '../processors/describe/stage.js';
 import { createScoreStage } from '../scorers/score-stage.js';
+import { processTextStage } from '../processors/text/stage.js';
 
 export const BUILD_STEPS = ['crawl', 'process', 'describe', 'score'] as const;
 export type BuildStep = (typeof BUILD_STEPS)[number];
@@ -12,7 +13,7 @@ export type BuildStep = (typeof BUILD_STEPS)[number];
 /** The stages that make up each build step (processing, for example, is text then images). */
 export const STAGES: Record<BuildStep, Stage[]> = {
   crawl: [new CrawlStage()],
-  process: [processImagesStage],
+  process: [processTextStage, processImagesStage],
   describe: [new DescribeStage()],
   score: [createScoreStage()],
 };

@@ -80,6 +80,11 @@ export const Page = z.object({
   /** Near-/exact-duplicate marks: the kept page lists its duplicates, the others point to it. */
   duplicateOf: z.string().optional(),
   duplicateUrls: z.array(z.string()).optional(),
+  /** Why extraction produced no text (no stored HTML, nothing readable), when it did not. */
+  extractWarning: z.string().optional(),
+  /** Dedup fingerprints: sha256 of the normalized text, and its MinHash signature (base64 uint32s). */
+  textHash: z.string().optional(),
+  minhash: z.string().optional(),
 });
 
 export const Chunk = z.object({
@@ -94,6 +99,9 @@ export const Chunk = z.object({
   tokens: z.number().int().nonnegative().optional(),
   duplicateOf: z.string().optional(),
   boilerplate: z.boolean().optional(),
+  /** Dedup fingerprints, as on Page. */
+  textHash: z.string().optional(),
+  minhash: z.string().optional(),
 });
 
 export const ImageFilter = z.object({
