@@ -100,7 +100,11 @@ export class PageCrawler {
       toFetch.push({ url: hit.url, uniqueKey: hit.url, userData: { hitId: hit.id, via: [] } });
     }
     if (toFetch.length === 0) return;
-    const queue = await RequestQueue.open(`crawl-${stableId(queryId)}`, { config: this.env.crawleeConfig });
+    const queueName = `crawl-${stableId(queryId)}`;
+    // A queue left by a killed run still holds its dead requests' locks, which would stall this run
+    // for minutes; the store's Fetch records already say what is done, so start the queue afresh.
+    await (await RequestQueue.open(queueName, { config: this.env.crawleeConfig })).drop();
+    const queue = await RequestQueue.open(queueName, { config: this.env.crawleeConfig });
     await queue.addRequests(toFetch);
     const crawler = this.env.config.render ? this.browserCrawler(queue, run) : this.httpCrawler(queue, run);
     await crawler.run();
