@@ -26,7 +26,7 @@ export interface DecodedImage extends ImageHashes {
   /** The colour space of the original when it was not sRGB (it is converted for the thumbnail). */
   colorSpace?: string;
   /**
-   * The normalized thumbnail; `original` when the original bytes already are one (a baseline sRGB
+   * The normalized thumbnail; `original` when the original bytes already are one (an sRGB
    * JPEG no larger than the thumbnail side, upright), so the same blob serves both.
    */
   thumbnail?: Buffer | 'original';
@@ -59,10 +59,11 @@ function formatOf(meta: Metadata): string {
   return meta.format ?? 'unknown';
 }
 
-function canServeAsThumbnail(meta: Metadata, side: number): boolean {
+function canServeAsThumbnail(meta: Metadata, options: DecodeOptions): boolean {
   return (
+    options.thumbnailFormat === 'jpeg' &&
     meta.format === 'jpeg' &&
-    Math.max(meta.width ?? Infinity, meta.height ?? Infinity) <= side &&
+    Math.max(meta.width ?? Infinity, meta.height ?? Infinity) <= options.thumbnailSide &&
     (meta.orientation === undefined || meta.orientation === 1) &&
     (meta.space === 'srgb' || meta.space === 'b-w') &&
     !meta.hasProfile
@@ -121,7 +122,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
     const grey = await hashPixels(bytes, options);
     let thumbnail: DecodedImage['thumbnail'];
     if (options.thumbnailSide > 0) {
-      thumbnail = canServeAsThumbnail(meta, options.thumbnailSide) ? 'original' : await makeThumbnail(bytes, options);
+      thumbnail = canServeAsThumbnail(meta, options) ? 'original' : await makeThumbnail(bytes, options);
     }
     return {
       ok: true,
