@@ -10,6 +10,7 @@ import { register as registerDescribe } from './commands/describe.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerExtract } from './commands/extract.js';
+import { register as registerModels } from './commands/models.js';
 import { register as registerOcr } from './commands/ocr.js';
 import { register as registerPending } from './commands/pending.js';
 import { register as registerProcess } from './commands/process.js';
@@ -31,6 +32,7 @@ export function createProgram(): Command {
   registerDedupImages(program);
   registerDescribe(program);
   registerOcr(program);
+  registerModels(program);
   registerScore(program);
   registerRun(program);
   registerEval(program);

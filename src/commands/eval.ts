@@ -1,11 +1,13 @@
 // `m2rag eval`: evaluation of generations (M2RAG metrics, retrieval and QA metrics) and the
 // standalone text→image retrieval harness (`m2rag eval retrieval`).
 import { Command } from 'commander';
-import { NotImplementedError, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import { configFor, globalOptions, withStore } from './common.js';
 import { loadModels } from '../models/registry.js';
 import { evaluateGenerations, formatEvalReport } from '../runner/evaluate.js';
 import { readLabels } from '../runner/labels.js';
+import { log } from '../feedback.js';
+import { evaluateTextToImage, OcrTextImageEmbedder, readCaptions } from '../../scorers/retrieval-eval.js';
 
 export function register(program: Command): void {
   const evalCommand = program.command('eval').description('evaluate generations and retrieval');
@@ -32,9 +34,38 @@ export function register(program: Command): void {
     });
   evalCommand
     .command('retrieval')
-    .description('text→image Recall@K over a folder of images and a captions CSV')
-    .allowUnknownOption()
-    .action(() => {
-      throw new NotImplementedError('eval retrieval');
+    .description('text→image Recall@1/5/10 of the configured image embedder (models.clipDir; else OCR text embedded as text) over a folder of images and a captions CSV')
+    .requiredOption('--images <dir>', 'folder with the images the captions name')
+    .requiredOption('--captions <csv>', 'CSV with the header image,caption (several captions per image allowed)')
+    .option('--limit <n>', 'only the first n captioned images', (value: string) => {
+      if (!/^\d+$/.test(value) || Number(value) === 0) throw new UserError(`--limit: expected a whole number above 0, got "${value}"`);
+      return Number(value);
+    })
+    .option('--json', 'print {"r1", "r5", "r10", "n", ...} as one JSON object')
+    .action(async (options: { images: string; captions: string; limit?: number; json?: boolean }, command: Command) => {
+      const global = globalOptions(command);
+      const config = await configFor(global);
+      const rows = await readCaptions(options.captions);
+      await withStore(global, async (store) => {
+        const models = await loadModels(config, store);
+        try {
+          const embedder = models.imageEmbedder ?? new OcrTextImageEmbedder(models.ocr, models.textEmbedder);
+          const result = await evaluateTextToImage(options.images, rows, embedder, {
+            limit: options.limit,
+            batch: config.models.clipBatchSize,
+            onProgress: (done, total) => log.debug({ done, total }, 'images embedded'),
+          });
+          for (const skipped of result.skipped) process.stderr.write(`skipped ${skipped.image}: ${skipped.reason}\n`);
+          if (options.json) process.stdout.write(JSON.stringify(result) + '\n');
+          else {
+            process.stdout.write(
+              `text→image retrieval with ${result.embedder}: ${result.captions} captions over ${result.n} images\n` +
+                `R@1 ${result.r1}  R@5 ${result.r5}  R@10 ${result.r10}\n`,
+            );
+          }
+        } finally {
+          await models.dispose();
+        }
+      });
     });
 }

@@ -1,0 +1,151 @@
+// Text→image retrieval Recall@K (the RagVL retriever's benchmark): every caption ranks every image by
+// cosine similarity in the configured image embedder's space; Recall@K is the share of captions whose
+// own image ranks in the top K. Ties are broken at random in expectation (no optimistic ranking), so
+// an embedder that gives many images the same vector scores what it deserves.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { UserError } from '../src/errors.js';
+import type { ImageEmbedder, OcrEngine, TextEmbedder } from '../src/models/types.js';
+import { ocrText } from '../processors/describe/context-template.js';
+
+export interface CaptionRow {
+  image: string;
+  caption: string;
+}
+
+export interface RetrievalEvalResult {
+  r1: number;
+  r5: number;
+  r10: number;
+  /** Images ranked (the candidate pool). */
+  n: number;
+  captions: number;
+  /** Images that could not be read or decoded, by file name, with the reason; left out of the pool. */
+  skipped: Array<{ image: string; reason: string }>;
+  embedder: string;
+}
+
+function parseCsvLine(line: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"' && field === '') quoted = true;
+    else if (ch === ',' && fields.length === 0) {
+      // Only the first comma separates: captions contain commas.
+      fields.push(field);
+      field = '';
+    } else field += ch;
+  }
+  fields.push(field);
+  return fields;
+}
+
+/** `image,caption` rows (header required); a malformed line is the user's mistake and says where. */
+export async function readCaptions(file: string): Promise<CaptionRow[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UserError(`${file}: cannot read captions (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  const lines = text.split(/\r?\n/);
+  const header = parseCsvLine(lines[0] ?? '').map((h) => h.trim().toLowerCase());
+  if (header[0] !== 'image' || header[1] !== 'caption') throw new UserError(`${file}:1: expected the header "image,caption"`);
+  const rows: CaptionRow[] = [];
+  for (const [i, line] of lines.entries()) {
+    if (i === 0 || line.trim() === '') continue;
+    const [image, caption] = parseCsvLine(line);
+    if (!image?.trim() || !caption?.trim()) throw new UserError(`${file}:${i + 1}: expected "image,caption"`);
+    rows.push({ image: image.trim(), caption: caption.trim() });
+  }
+  if (rows.length === 0) throw new UserError(`${file}: no captions`);
+  return rows;
+}
+
+/** The embedded default: an image is represented by the text OCR reads in it, embedded as text. */
+export class OcrTextImageEmbedder implements ImageEmbedder {
+  readonly provider: string;
+  readonly model: string;
+  constructor(
+    private readonly ocr: OcrEngine,
+    private readonly text: TextEmbedder,
+  ) {
+    this.provider = 'embedded';
+    this.model = `ocr-text(${ocr.model})+${text.model}`;
+  }
+
+  get dimensions(): number {
+    return this.text.dimensions;
+  }
+
+  async embedImages(images: Uint8Array[]): Promise<Float32Array[]> {
+    const texts: string[] = [];
+    for (const image of images) texts.push(ocrText(await this.ocr.recognize(image)));
+    return this.text.embedTexts(texts);
+  }
+
+  embedTexts(texts: string[]): Promise<Float32Array[]> {
+    return this.text.embedTexts(texts);
+  }
+}
+
+/** P(rank ≤ k) when `greater` images score above the right one and `tied` others score the same. */
+function hitProbability(greater: number, tied: number, k: number): number {
+  return Math.min(1, Math.max(0, (k - greater) / (tied + 1)));
+}
+
+export async function evaluateTextToImage(
+  imagesDir: string,
+  rows: CaptionRow[],
+  embedder: ImageEmbedder,
+  options: { limit?: number; batch?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<RetrievalEvalResult> {
+  const names = [...new Set(rows.map((r) => r.image))].slice(0, options.limit ?? Infinity);
+  const skipped: RetrievalEvalResult['skipped'] = [];
+  const pool: Array<{ name: string; bytes: Buffer }> = [];
+  for (const name of names) {
+    try {
+      const bytes = await readFile(path.join(imagesDir, name));
+      await sharp(bytes).metadata();
+      pool.push({ name, bytes });
+    } catch (error) {
+      skipped.push({ image: name, reason: (error as NodeJS.ErrnoException).code ?? (error as Error).message.split('\n')[0]! });
+    }
+  }
+  if (pool.length === 0) throw new UserError(`${imagesDir}: none of the captioned images could be read`);
+  const batch = options.batch ?? 16;
+  const imageVectors: Float32Array[] = [];
+  for (let i = 0; i < pool.length; i += batch) {
+    imageVectors.push(...(await embedder.embedImages(pool.slice(i, i + batch).map((p) => p.bytes))));
+    options.onProgress?.(imageVectors.length, pool.length);
+  }
+  const indexOf = new Map(pool.map((p, i) => [p.name, i]));
+  const queries = rows.filter((r) => indexOf.has(r.image));
+  const captionVectors = await embedder.embedTexts(queries.map((q) => q.caption));
+  const sums = { r1: 0, r5: 0, r10: 0 };
+  for (const [qi, query] of queries.entries()) {
+    const q = captionVectors[qi]!;
+    const scores = imageVectors.map((v) => v.reduce((s, x, d) => s + x * q[d]!, 0));
+    const truth = scores[indexOf.get(query.image)!]!;
+    let greater = 0;
+    let tied = -1;
+    for (const s of scores) {
+      if (s > truth + 1e-7) greater++;
+      else if (Math.abs(s - truth) <= 1e-7) tied++;
+    }
+    sums.r1 += hitProbability(greater, tied, 1);
+    sums.r5 += hitProbability(greater, tied, 5);
+    sums.r10 += hitProbability(greater, tied, 10);
+  }
+  const round = (x: number) => Math.round((x / queries.length) * 10_000) / 10_000;
+  return { r1: round(sums.r1), r5: round(sums.r5), r10: round(sums.r10), n: pool.length, captions: queries.length, skipped, embedder: `${embedder.provider}/${embedder.model}` };
+}
