@@ -53,6 +53,7 @@ export function postProcessAnswer(answer: string, images: ImageRef[]): PostProce
 export function tidy(text: string): string {
   return text
     .replace(/[ \t]+\n/g, '\n')
+    .replace(/\n[ \t]+/g, '\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
 }

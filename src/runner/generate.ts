@@ -202,7 +202,10 @@ function sentencesOf(text: string): string[] {
     .replace(PLACEHOLDER, ' ')
     .replace(/!\[[^\]]*\]\([^)]*\)/g, ' ')
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/^#+\s*/gm, '')
+    .replace(/\\?\[\d+\\?\]/g, '')
+    .replace(/\\([\[\]*_])/g, '$1')
+    .replace(/\*{1,3}([^*\n]+)\*{1,3}/g, '$1')
+    .replace(/^\s*(?:#+|[-*+]|\d+\.)\s+/gm, '')
     .split(/(?<=[.!?])\s+|\n+/)
     .map((s) => s.replace(/\s+/g, ' ').trim())
     .filter((s) => s.length >= 30 && s.length <= 600 && /[a-z]/i.test(s));

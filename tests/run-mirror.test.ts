@@ -1,0 +1,88 @@
+// End to end on the real Wikipedia mirror served on 127.0.0.1, offline, with the embedded
+// defaults (no LLM): `m2rag build` → `m2rag run` → `m2rag eval` → `m2rag export`. Generations must
+// cite images, eval must print its metrics table, and the M2RAG export must be loadable with plain
+// JSON and byte-identical when written twice.
+import assert from 'node:assert/strict';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { CORPORA, runCli } from './helpers/cli.js';
+import { startStaticServer } from './helpers/static-server.js';
+import { tempDir } from './helpers/temp.js';
+
+const MIRROR = path.join(CORPORA, 'wiki-ray-charles');
+
+async function filesOf(dir: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = path.join(entry.parentPath, entry.name);
+    files.set(path.relative(dir, full), await readFile(full));
+  }
+  return files;
+}
+
+test('build, run, eval and export on the mirror: generations cite images, a metrics table, a deterministic export', async (t) => {
+  const server = await startStaticServer(MIRROR);
+  t.after(() => server.close());
+  const dir = await tempDir(t);
+  const store = path.join(dir, 'store');
+  const queries = path.join(dir, 'queries.txt');
+  await writeFile(queries, 'Ray Charles piano soul music\n');
+  const config = path.join(dir, 'm2rag.yaml');
+  // The mirror's images are Wikipedia thumbnails (mostly 5–20 KB), under M2RAG's 20 KB floor.
+  await writeFile(config, `crawl:\n  search: local\n  site: ${server.url}/A/index.htm\n  allowPrivate: true\n  pages: 6\nimages:\n  minBytes: 2048\n  minPixels: 5000\n`);
+  const cli = (...args: string[]) => runCli(['--store', store, '--config', config, ...args], { timeoutMs: 300_000 });
+
+  const build = await cli('build', '--queries', queries);
+  assert.equal(build.code, 0, build.stderr);
+  assert.match(build.stderr, /^score: .*chunks-kept=[1-9].*images-kept=[1-9]/m);
+
+  const run = await cli('run');
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /rerank: embedding-description-match/);
+  assert.match(run.stdout, /: extractive, retrieved \d+, kept [1-9]\d*, cited [1-9]\d* image\(s\)/);
+
+  const evaluation = await cli('eval');
+  assert.equal(evaluation.code, 0, evaluation.stderr);
+  assert.match(evaluation.stdout, /^metric\s+mean\s+n\s+failed$/m);
+  assert.match(evaluation.stdout, /^fluency\s+—\s+not judged \(no LLM configured\)$/m);
+  assert.match(evaluation.stdout, /^imageRecall\s+\d\.\d{3}\s+1\s+0$/m);
+  assert.match(evaluation.stdout, /^ {2}P@\d+ \d\.\d{3}/m);
+
+  const outA = path.join(dir, 'export-a');
+  const outB = path.join(dir, 'export-b');
+  for (const out of [outA, outB]) {
+    const exported = await cli('export', '--format', 'm2rag', '--out', out);
+    assert.equal(exported.code, 0, exported.stderr);
+  }
+  const a = await filesOf(outA);
+  const b = await filesOf(outB);
+  assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
+  for (const [name, bytes] of a) assert.ok(bytes.equals(b.get(name)!), `${name} differs between two exports`);
+
+  // Loadable without our code: plain JSON lines, image paths that exist beside them.
+  const lines = a.get('m2rag.jsonl')!.toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 1);
+  const record = lines[0];
+  assert.equal(record.content, 'Ray Charles piano soul music');
+  assert.ok(record.webpages.some((p: { splits: unknown[] }) => p.splits.length > 0));
+  const images = [...record.images, ...record.auxiliary_images];
+  assert.ok(images.length > 0);
+  for (const image of images) {
+    await access(path.join(outA, image.path));
+    assert.equal(typeof image.final_score, 'number');
+    assert.equal(typeof image.description, 'string');
+  }
+  assert.match(a.get('README.md')!.toString(), /## Counts[\s\S]*\| queries \| 1 \|[\s\S]*minChunkScore \| 3/);
+});
+
+test('an empty store: run and eval exit 2 with one line saying what to do', async (t) => {
+  const store = path.join(await tempDir(t), 'store');
+  const run = await runCli(['--store', store, 'run']);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /^m2rag: store .* has no queries: run `m2rag build --queries <file>` first\n$/);
+  const evaluation = await runCli(['--store', store, 'eval']);
+  assert.equal(evaluation.code, 2);
+  assert.match(evaluation.stderr, /has no generations/);
+});
