@@ -25,6 +25,18 @@ function looksBinary(bytes: Uint8Array): boolean {
   return head.includes(0);
 }
 
+// Node's TextDecoder decodes windows-1252 as ISO-8859-1, leaving 0x80–0x9F as C1 controls; these
+// are the characters windows-1252 (the WHATWG encoding) puts there.
+const WINDOWS_1252_HIGH = '€\x81‚ƒ„…†‡ˆ‰Š‹Œ\x8dŽ\x8f\x90‘’“”•–—˜™š›œ\x9džŸ';
+
+function decodeWindows1252(bytes: Uint8Array): string {
+  return new TextDecoder('latin1').decode(bytes).replace(/[\x80-\x9f]/g, (c) => WINDOWS_1252_HIGH[c.charCodeAt(0) - 0x80]!);
+}
+
+function decodeWith(decoder: TextDecoder, bytes: Uint8Array): string {
+  return decoder.encoding === 'windows-1252' ? decodeWindows1252(bytes) : decoder.decode(bytes);
+}
+
 function decoderFor(label: string, fatal: boolean): TextDecoder | undefined {
   try {
     return new TextDecoder(label, { fatal });
@@ -57,13 +69,13 @@ export function decodeHtmlBytes(input: Uint8Array): DecodedHtml {
       try {
         return { ok: true, html: strict.decode(bytes), encoding: 'utf-8' };
       } catch {
-        return { ok: true, html: decoder.decode(bytes), encoding: decoder.encoding };
+        return { ok: true, html: decodeWith(decoder, bytes), encoding: decoder.encoding };
       }
     }
   }
   try {
     return { ok: true, html: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding: 'utf-8' };
   } catch {
-    return { ok: true, html: new TextDecoder('windows-1252').decode(bytes), encoding: 'windows-1252' };
+    return { ok: true, html: decodeWindows1252(bytes), encoding: 'windows-1252' };
   }
 }

@@ -3,7 +3,6 @@
 // result with its reason, never an exception.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as cheerio from 'cheerio';
 import { findPageImages } from '../../crawlers/page-images.js';
 import { decodeHtmlBytes } from './decode.js';
@@ -43,6 +42,17 @@ export function markPageImages(html: string, baseUrl: string): string {
   return $.html();
 }
 
+/**
+ * Offline files have no origin, and findPageImages keeps only http(s) images: relative image URLs
+ * resolve against `https://offline.invalid/<file name>` (a reserved, never-resolving host), so every
+ * image still gets its placeholder.
+ */
+export const OFFLINE_ORIGIN = 'https://offline.invalid/';
+
+function offlineBaseUrl(file: string): string {
+  return OFFLINE_ORIGIN + encodeURIComponent(path.basename(file));
+}
+
 export async function extractFile(file: string): Promise<ExtractedFile> {
   const name = nameOf(file);
   let bytes: Uint8Array;
@@ -54,7 +64,7 @@ export async function extractFile(file: string): Promise<ExtractedFile> {
   const decoded = decodeHtmlBytes(bytes);
   if (!decoded.ok) return { name, file, warning: decoded.reason };
   try {
-    const marked = markPageImages(decoded.html, pathToFileURL(path.resolve(file)).href);
+    const marked = markPageImages(decoded.html, offlineBaseUrl(file));
     return { name, file, content: extractMainContent(marked) };
   } catch (error) {
     return { name, file, warning: `extraction failed (${(error as Error).message})` };

@@ -1,7 +1,7 @@
 // Boilerplate pruning of an extracted content element: what Readability keeps but a reader does not
 // want as article text: captions and credits, link lists (menus, tags, related stories), share bars,
-// bylines, datelines and sign-in prompts. Marked images inside a pruned block are kept in its place,
-// so a placeholder is never lost with the caption or link list around it.
+// bylines, datelines and sign-in prompts. Marked images inside a pruned caption or short line are
+// kept in its place; images inside menus and related-story lists go with them.
 import { OCCURRENCE_ATTRIBUTE } from '../../crawlers/page-images.js';
 
 const CAPTION_TAGS = new Set(['FIGCAPTION']);
@@ -34,6 +34,8 @@ interface TextStats {
   chars: number;
   /** Those inside links. */
   linkChars: number;
+  /** A figure or figcaption is inside (or is the element). */
+  figure: boolean;
 }
 
 function nonSpaceLength(text: string): number {
@@ -48,15 +50,17 @@ function measure(root: Element): Map<Element, TextStats> {
   const walk = (node: Node, inLink: boolean): TextStats => {
     if (node.nodeType === 3) {
       const chars = nonSpaceLength(node.nodeValue ?? '');
-      return { chars, linkChars: inLink ? chars : 0 };
+      return { chars, linkChars: inLink ? chars : 0, figure: false };
     }
-    const total: TextStats = { chars: 0, linkChars: 0 };
+    const tag = (node as Element).tagName;
+    const total: TextStats = { chars: 0, linkChars: 0, figure: tag === 'FIGURE' || tag === 'FIGCAPTION' };
     if (node.nodeType !== 1) return total;
-    const childInLink = inLink || (node as Element).tagName === 'A';
+    const childInLink = inLink || tag === 'A';
     for (let child = node.firstChild; child; child = child.nextSibling) {
       const s = walk(child, childInLink);
       total.chars += s.chars;
       total.linkChars += s.linkChars;
+      total.figure ||= s.figure;
     }
     stats.set(node as Element, total);
     return total;
@@ -70,6 +74,7 @@ function removeKeepingImages(element: Element): void {
   for (const image of [...element.querySelectorAll(`img[${OCCURRENCE_ATTRIBUTE}]`)]) element.parentNode?.insertBefore(image, element);
   element.remove();
 }
+
 
 export interface PruneCounts {
   captions: number;
@@ -88,15 +93,33 @@ function* elementsOf(root: Element, removed: Set<Element>): Generator<Element> {
   }
 }
 
-function sweep(root: Element, decide: (element: Element, stats: TextStats) => boolean): number {
+/**
+ * Removes the elements `decide` picks, top-down. `keepImages`: a removed element leaves its marked
+ * images in its place (captions, credit lines); otherwise they go with it (menus, related stories).
+ */
+function sweep(root: Element, keepImages: boolean, decide: (element: Element, stats: TextStats) => boolean): number {
   const stats = measure(root);
   const removed = new Set<Element>();
   for (const element of elementsOf(root, removed)) {
     if (element.tagName === 'IMG') continue;
     if (decide(element, stats.get(element)!)) removed.add(element);
   }
-  for (const element of removed) removeKeepingImages(element);
+  for (const element of removed) {
+    if (keepImages) removeKeepingImages(element);
+    else element.remove();
+  }
   return removed.size;
+}
+
+function isLinkBlock(element: Element, s: TextStats): boolean {
+  return (
+    LINK_BLOCK_TAGS.has(element.tagName) &&
+    s.chars > 0 &&
+    s.chars <= LINK_BLOCK_MAX_CHARS &&
+    s.linkChars / s.chars > LINK_DENSITY_LIMIT &&
+    // Figures are text with a caption, whatever their link density: the caption sweep judges them.
+    !s.figure
+  );
 }
 
 function attributesOf(element: Element): string {
@@ -115,22 +138,21 @@ export function pruneChrome(root: Element): number {
     element.remove();
     removed++;
   }
-  return removed + sweep(root, (element, s) => LINK_BLOCK_TAGS.has(element.tagName) && s.chars > 0 && s.chars <= LINK_BLOCK_MAX_CHARS && s.linkChars / s.chars > LINK_DENSITY_LIMIT);
+  return removed + sweep(root, false, isLinkBlock);
 }
 
 /** Prunes `root` in place; `byline` (when known) is removed where it stands alone. */
 export function pruneBoilerplate(root: Element, byline?: string): PruneCounts {
   const bylineText = byline?.replace(/\s+/g, ' ').trim();
-  const captions = sweep(root, (element, s) => {
+  const captions = sweep(root, true, (element, s) => {
     if (s.chars > CAPTION_MAX_CHARS) return false;
     return CAPTION_TAGS.has(element.tagName) || CAPTION_ATTRIBUTE.test(attributesOf(element));
   });
-  const linkBlocks = sweep(root, (element, s) => {
-    if (s.chars === 0) return false;
-    if (s.chars <= ATTRIBUTE_BLOCK_MAX_CHARS && BOILERPLATE_ATTRIBUTE.test(attributesOf(element))) return true;
-    return LINK_BLOCK_TAGS.has(element.tagName) && s.chars <= LINK_BLOCK_MAX_CHARS && s.linkChars / s.chars > LINK_DENSITY_LIMIT;
+  const linkBlocks = sweep(root, false, (element, s) => {
+    if (s.chars > 0 && s.chars <= ATTRIBUTE_BLOCK_MAX_CHARS && BOILERPLATE_ATTRIBUTE.test(attributesOf(element))) return true;
+    return isLinkBlock(element, s);
   });
-  const boilerplateBlocks = sweep(root, (element, s) => {
+  const boilerplateBlocks = sweep(root, true, (element, s) => {
     if (!SHORT_LINE_TAGS.has(element.tagName) || s.chars === 0 || s.chars > SHORT_LINE_CHARS) return false;
     if (element.tagName === 'TIME') return true;
     const text = collapsedText(element);

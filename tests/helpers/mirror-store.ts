@@ -1,0 +1,108 @@
+// Builds a corpus store from real pages of the Wikipedia mirror (../shared/corpora/wiki-ray-charles)
+// exactly as the crawler writes it (see briefs' contracts): Query, Page + HTML marked by
+// findPageImages, Occurrence per image (with imageId once the image's bytes are stored), Image +
+// blob, and the query-pages / page-occurrences / image-occurrences indexes. No HTTP: for tests of
+// the stages that read a crawled store.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as cheerio from 'cheerio';
+import { CORPORA } from './cli.js';
+import { findPageImages } from '../../crawlers/page-images.js';
+import { sniffImageType } from '../../crawlers/net/sniff.js';
+import { CorpusStore, occurrenceIdOf, pageIdOf, queryIdOf, sha256Hex, type Occurrence } from '../../storage/index.js';
+
+export const MIRROR = path.join(CORPORA, 'wiki-ray-charles');
+/** The origin the fixture pretends the mirror was crawled from. */
+export const MIRROR_ORIGIN = 'http://mirror.test';
+
+export interface MirrorQuery {
+  query: string;
+  /** Article file names under A/ (e.g. `Ray_Charles.html`); a redirect stub is served with its target's content under its own name. */
+  pages: string[];
+}
+
+export interface MirrorPage {
+  pageId: string;
+  url: string;
+  /** The article file whose content the page has (the stub's target for an alias). */
+  file: string;
+}
+
+const META_REFRESH = /<meta[^>]+http-equiv=["']?refresh["']?[^>]*content=["']?\d+;\s*url=([^"'>]+)/i;
+
+/** The article's HTML, following the mirror's meta-refresh stubs (aliases) to the article they name. */
+export async function readMirrorArticle(name: string): Promise<{ file: string; html: string }> {
+  let file = name;
+  for (let hops = 0; hops < 3; hops++) {
+    const html = await readFile(path.join(MIRROR, 'A', file), 'utf8');
+    const target = html.length < 1024 ? html.match(META_REFRESH)?.[1] : undefined;
+    if (!target) return { file, html };
+    file = decodeURIComponent(target);
+  }
+  throw new Error(`${name}: too many meta-refresh hops`);
+}
+
+async function mirrorImageBytes(url: string): Promise<Buffer | undefined> {
+  if (!url.startsWith(MIRROR_ORIGIN + '/')) return undefined;
+  try {
+    return await readFile(path.join(MIRROR, decodeURIComponent(new URL(url).pathname)));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes one page (by URL) with its occurrences and images, as the crawler would, and links it to the query. */
+export async function addMirrorPage(store: CorpusStore, queryId: string, name: string, html?: string): Promise<MirrorPage> {
+  const article = html === undefined ? await readMirrorArticle(name) : { file: name, html };
+  const url = `${MIRROR_ORIGIN}/A/${encodeURIComponent(name)}`;
+  const pageId = pageIdOf(url);
+  const at = new Date().toISOString();
+  const $ = cheerio.load(article.html);
+  const scan = findPageImages($, url);
+  const batch = store.batch().link('query-pages', queryId, pageId);
+  for (const image of scan.images) {
+    const bytes = await mirrorImageBytes(image.url);
+    const mime = bytes ? sniffImageType(bytes) : undefined;
+    const imageId = bytes && mime ? sha256Hex(bytes) : undefined;
+    if (bytes && mime && imageId) {
+      batch.putBlob(bytes).put('images', { id: imageId, bytes: bytes.length, mime, firstUrl: image.url, fetchedAt: at });
+    }
+    const occurrence: Occurrence = {
+      id: occurrenceIdOf(pageId, image.index),
+      kind: 'page',
+      pageId,
+      index: image.index,
+      url: image.url,
+      imageId,
+      domPath: image.domPath,
+      attributes: image.source === 'og:image' ? image.attributes : { ...image.attributes, source: image.source },
+    };
+    batch.put('occurrences', occurrence).link('page-occurrences', pageId, occurrence.id);
+    if (imageId) batch.link('image-occurrences', imageId, occurrence.id);
+  }
+  const marked = $.html();
+  batch.putHtml(pageId, marked).put('pages', {
+    id: pageId,
+    url,
+    finalUrl: url,
+    httpStatus: 200,
+    contentType: 'text/html; charset=utf-8',
+    fetchedAt: at,
+    htmlBytes: Buffer.byteLength(marked),
+    rendered: false,
+    title: $('title').first().text().trim() || undefined,
+  });
+  await batch.write();
+  return { pageId, url, file: article.file };
+}
+
+/** Stores the queries and their mirror pages; returns each page by the name it was served under. */
+export async function buildMirrorStore(store: CorpusStore, queries: MirrorQuery[]): Promise<Record<string, MirrorPage>> {
+  const pages: Record<string, MirrorPage> = {};
+  for (const { query, pages: names } of queries) {
+    const queryId = queryIdOf(query);
+    await store.put('queries', { id: queryId, query, createdAt: new Date().toISOString() });
+    for (const name of names) pages[name] = await addMirrorPage(store, queryId, name);
+  }
+  return pages;
+}
