@@ -18,6 +18,8 @@ export interface PostProcessed {
   repeated: number;
 }
 
+const REMOVED = '\u0000';
+const BLOCK = '\u0001';
 const CITATION = /!\[([^\]]*)\]\(\s*(?:\.\/)?images\/(\d+)(?:\.[A-Za-z0-9]+)?\s*\)/g;
 
 export function imagePath(index: number, ref: ImageRef): string {
@@ -37,23 +39,24 @@ export function postProcessAnswer(answer: string, images: ImageRef[]): PostProce
     const index = Number(digits);
     if (!Number.isInteger(index) || index < 1 || index > images.length) {
       outOfRange++;
-      return '';
+      return REMOVED;
     }
     if (cited.includes(index)) {
       repeated++;
-      return '';
+      return REMOVED;
     }
     cited.push(index);
-    return figureBlock(index, cited.length, images[index - 1]!, caption);
+    return BLOCK + figureBlock(index, cited.length, images[index - 1]!, caption) + BLOCK;
   });
-  return { text: tidy(text), cited, outOfRange, repeated };
+  // Only the spaces next to a removed citation or a figure block go; the answer's own indentation stays.
+  const joined = text.replace(/[ \t]*(?:\u0000[ \t]*)+/g, ' ').replace(/[ \t]*\u0001[ \t]*/g, '');
+  return { text: tidy(joined), cited, outOfRange, repeated };
 }
 
 /** Collapses the blank lines and trailing spaces that removed or moved citations leave behind. */
 export function tidy(text: string): string {
   return text
     .replace(/[ \t]+\n/g, '\n')
-    .replace(/\n[ \t]+/g, '\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
 }

@@ -243,14 +243,20 @@ export function generateExtractive(strategy: Strategy, input: GenerationInput, m
   });
   const cited: number[] = [];
   const parts: string[] = [];
+  let paragraph: string[] = [];
   chosen.forEach((sentence, s) => {
-    parts.push(sentence.text);
-    for (const k of after.get(s) ?? []) {
+    paragraph.push(sentence.text);
+    const images = after.get(s) ?? [];
+    if (images.length === 0) return;
+    parts.push(paragraph.join(' '));
+    paragraph = [];
+    for (const k of images) {
       cited.push(k);
       const image = input.images[k - 1]!;
       parts.push(figureBlock(k, cited.length, image, shortCaption(image.description || image.context)));
     }
   });
+  if (paragraph.length > 0) parts.push(paragraph.join(' '));
   if (chosen.length === 0) {
     // No usable sentence: the images alone, still cited, so nothing retrieved is silently lost.
     images.forEach((image, i) => {
@@ -260,7 +266,7 @@ export function generateExtractive(strategy: Strategy, input: GenerationInput, m
   }
   return {
     method: 'extractive',
-    output: tidy(parts.join(' ')),
+    output: tidy(parts.join('\n\n')),
     cited,
     usage: { promptTokens: 0, completionTokens: 0 },
     inputHash: '',
