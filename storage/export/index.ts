@@ -30,7 +30,7 @@ export interface ExportSummary {
 }
 
 export async function exportDataset(store: CorpusStore, options: ExportOptions): Promise<ExportSummary> {
-  await mkdir(path.join(options.outDir, 'images'), { recursive: true });
+  await mkdir(path.join(options.outDir, options.format === 'jsonl' ? '' : 'images'), { recursive: true });
   const ctx: ExportContext = { store, outDir: options.outDir, descriptions: await loadDescriptions(store), scoreIdOf: options.scoreIdOf };
   const queries: Query[] = [];
   for await (const q of store.iterate('queries')) queries.push(q);
