@@ -9,7 +9,6 @@ import sharp from 'sharp';
 import { CORPORA, ROOT, runCli } from './helpers/cli.js';
 import { startStaticServer } from './helpers/static-server.js';
 import { tempDir } from './helpers/temp.js';
-import { extractMainContent } from '../processors/text/extract.js';
 import { CorpusStore, type Image, type Occurrence } from '../storage/index.js';
 
 const MIRROR = path.join(CORPORA, 'wiki-ray-charles');
@@ -35,15 +34,11 @@ test('m2rag process normalizes, filters, hashes, clusters and contextualizes eve
   const crawl = await runCli(['--store', dir, 'crawl', '--queries', QUERIES, '--search', 'local', '--site', `${server.url}/A/index.htm`, '--allow-private']);
   assert.equal(crawl.code, 0, crawl.stderr);
 
-  // Page markdown as the text stage writes it (its extractor applied to the stored, marked HTML),
-  // plus one planted CMYK copy of a crawled photo on the first page, so the corpus has a cross-format duplicate.
+  // One planted CMYK copy of a crawled photo on a crawled page, so the corpus has a cross-format duplicate.
   const store = await CorpusStore.open(dir);
   let plantedId: string | undefined;
   let copiedId: string | undefined;
   try {
-    for await (const page of store.iterate('pages')) {
-      await store.put('pages', { ...page, markdown: extractMainContent((await store.getHtml(page.id))!).markdown });
-    }
     for await (const image of store.iterate('images')) {
       if (image.mime !== 'image/jpeg' || copiedId) continue;
       const uses = await store.getMany('occurrences', await store.related('image-occurrences', image.id));
@@ -66,9 +61,18 @@ test('m2rag process normalizes, filters, hashes, clusters and contextualizes eve
   }
   assert.ok(plantedId && copiedId);
 
+  // `process` runs the text stage (markdown with placeholders, chunks) and then the image stage.
   const processed = await runCli(['--store', dir, 'process']);
   assert.equal(processed.code, 0, processed.stderr);
   assert.match(processed.stderr, /^process-images: .*images-normalized=\d+/m);
+  const chunkOf = new Map<string, string>();
+  const chunkStore = await CorpusStore.open(dir);
+  try {
+    for await (const chunk of chunkStore.iterate('chunks')) for (const id of chunk.occurrenceIds) chunkOf.set(id, chunk.id);
+  } finally {
+    await chunkStore.close();
+  }
+  assert.ok(chunkOf.size >= 20, `${chunkOf.size} occurrences listed in chunks`);
 
   const { images, occurrences } = await snapshot(dir);
   assert.ok(images.length >= 20, `${images.length} images`);
@@ -100,6 +104,7 @@ test('m2rag process normalizes, filters, hashes, clusters and contextualizes eve
   let inMainText = 0;
   for (const occurrence of occurrences) {
     assert.ok(occurrence.context, `occurrence ${occurrence.id} has a context`);
+    assert.equal(occurrence.context.chunkId, chunkOf.get(occurrence.id), `${occurrence.id}: the chunk that lists it`);
     if (occurrence.kind === 'page' && !occurrence.domPath?.startsWith('head>')) {
       assert.notEqual(occurrence.context.inMainContent, undefined, `${occurrence.id}: known whether in the main text`);
       if (occurrence.context.inMainContent) {
