@@ -264,3 +264,19 @@ test('run (single and multi stage), eval with an LLM judge, and the ShareGPT exp
   assert.equal(summary.counts['left out: not-evaluated'], 1);
   assert.deepEqual(JSON.parse(await readFile(path.join(out, 'sharegpt.json'), 'utf8')), []);
 });
+
+test('an adaptive threshold needs a dev set with both correct and incorrect candidates: otherwise one clear error', async (t) => {
+  const fixture = await buildFixture(await tempDir(t));
+  t.after(() => fixture.store.close());
+  const server = await startOpenAiServer({
+    chat: (request): ScriptedReply => chatReply('Yes', { logprobs: subjectOf(request) === 'piano' ? { Yes: -0.1, No: -2.5 } : { Yes: -2.5, No: -0.1 } }),
+  });
+  t.after(() => server.close());
+  const config = configFor(server.url);
+  const models = await loadModels(config, fixture.store);
+  t.after(() => models.dispose());
+  await assert.rejects(
+    runQueries(fixture.store, config, models, { strategy: 'text', devLabels: new Map([[fixture.queryId, { relevantImageIds: [fixture.imageIds.piano] }]]) }),
+    /dev set: cannot compute a threshold: need at least 2 correct and 2 incorrect labelled scores \(got 1 and 2\)/,
+  );
+});
