@@ -52,17 +52,27 @@ function seedsFor(count: number): Uint32Array {
   return seeds;
 }
 
-/** The MinHash signature of the text's word shingles (a text shorter than one shingle is one shingle). */
-export function minhashSignature(words: string[], params: MinHashParams): Uint32Array {
+/** The normalized words of each paragraph (line) of the text, empty paragraphs left out. */
+export function normalizedParagraphs(text: string): string[][] {
+  return text.split(/\n+/).map(normalizedWords).filter((words) => words.length > 0);
+}
+
+/**
+ * The MinHash signature of the text's word shingles. Shingles stay inside a paragraph (a paragraph
+ * shorter than one shingle is one shingle), so reordering paragraphs leaves the signature unchanged.
+ */
+export function minhashSignature(paragraphs: string[][], params: MinHashParams): Uint32Array {
   const count = params.bands * params.rows;
   const seeds = seedsFor(count);
   const signature = new Uint32Array(count).fill(0xffffffff);
   const n = params.shingleWords;
-  for (let i = 0; i < Math.max(1, words.length - n + 1); i++) {
-    const base = fnv1a(words.slice(i, i + n).join(' '));
-    for (let j = 0; j < count; j++) {
-      const value = mix(base ^ seeds[j]!);
-      if (value < signature[j]!) signature[j] = value;
+  for (const words of paragraphs) {
+    for (let i = 0; i < Math.max(1, words.length - n + 1); i++) {
+      const base = fnv1a(words.slice(i, i + n).join(' '));
+      for (let j = 0; j < count; j++) {
+        const value = mix(base ^ seeds[j]!);
+        if (value < signature[j]!) signature[j] = value;
+      }
     }
   }
   return signature;

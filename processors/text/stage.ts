@@ -11,7 +11,7 @@ import { chunkMarkdown } from './chunk.js';
 import { DedupIndex, type Fingerprint } from './dedup-index.js';
 import { extractMainContent, type ExtractedContent } from './extract.js';
 import { placeholdersIn } from './markdown.js';
-import { decodeSignature, encodeSignature, exactHash, minhashSignature, normalizedWords, type MinHashParams } from './minhash.js';
+import { decodeSignature, encodeSignature, exactHash, minhashSignature, normalizedParagraphs, type MinHashParams } from './minhash.js';
 
 function minhashParams(config: Config): MinHashParams {
   return { bands: config.text.minhashBands, rows: config.text.minhashRows, shingleWords: config.text.shingleWords };
@@ -78,9 +78,9 @@ export class ProcessTextStage implements Stage {
   }
 
   private fingerprint(text: string, ctx: StageContext): Fingerprint | undefined {
-    const words = normalizedWords(text);
-    if (words.length === 0) return undefined;
-    return { textHash: exactHash(words), signature: minhashSignature(words, minhashParams(ctx.config)) };
+    const paragraphs = normalizedParagraphs(text);
+    if (paragraphs.length === 0) return undefined;
+    return { textHash: exactHash(paragraphs.flat()), signature: minhashSignature(paragraphs, minhashParams(ctx.config)) };
   }
 
   private async processPage(stored: Page, ctx: StageContext, counts: StageCounts): Promise<void> {
