@@ -77,7 +77,7 @@ test('embedded describer: every kept image of the store gets a stored context-te
       assert.equal(d.method, 'context-template');
       assert.equal(d.provenance.provider, 'embedded');
       assert.equal(d.provenance.model, 'paddleocr-pp-ocrv4+universal-sentence-encoder-lite');
-      assert.equal(d.provenance.promptVersion, 'context-template-v1');
+      assert.equal(d.provenance.promptVersion, 'context-template-v3');
       assert.match(d.provenance.inputHash, /^[0-9a-f]{64}$/);
       assert.ok(d.text!.length > 20);
     }

@@ -5,7 +5,7 @@
 import type { OcrLine, TextEmbedder } from '../../src/models/types.js';
 import type { DescribeContext } from './contexts.js';
 
-export const CONTEXT_TEMPLATE_VERSION = 'context-template-v1';
+export const CONTEXT_TEMPLATE_VERSION = 'context-template-v3';
 
 const OCR_MIN_CONFIDENCE = 0.8;
 const OCR_MAX_CHARS = 200;
@@ -30,22 +30,60 @@ export function ocrText(lines: OcrLine[]): string {
   return text.length > OCR_MAX_CHARS ? text.slice(0, OCR_MAX_CHARS).trimEnd() + '…' : text;
 }
 
-/** Plain sentences of markdown context: placeholders, links, emphasis and headings markers removed. */
-export function contextSentences(markdown: string): string[] {
-  const plain = markdown
+/** Abbreviations and initials a sentence does not end at ("B.B. King", "No. 1", "Mr. Charles"). */
+const NOT_AN_END = /(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|No|Nos|vs|Vol|pp|ca|approx|U\.S|Inc|Ltd|Co|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec))\.$/;
+
+function plainText(markdown: string): string {
+  return markdown
     .replace(/<IMAGE_PLACEHOLDER>\[\d+\]/g, ' ')
     .replace(/!\[[^\]]*\]\([^)]*\)/g, ' ')
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/\[\d+\]/g, '')
-    .replace(/^#+\s*/gm, '')
-    .replace(/[*_`|>]+/g, ' ')
-    .replace(/\s+/g, ' ')
+    .replace(/[*`]+|(?<![\p{L}\p{N}])_+|_+(?![\p{L}\p{N}])/gu, '')
+    .replace(/[|>]+/g, ' ')
+    .replace(/[ \t]+/g, ' ')
     .trim();
-  const sentences = plain.match(/[^.!?]+(?:[.!?]+["”’)]?|$)/g) ?? [];
+}
+
+function splitSentences(paragraph: string): string[] {
+  const pieces = paragraph.split(/(?<=[.!?]["”’)]?)\s+(?=["“(]?[A-Z0-9])/);
+  const sentences: string[] = [];
+  for (const piece of pieces) {
+    const previous = sentences[sentences.length - 1];
+    if (previous !== undefined && NOT_AN_END.test(previous)) sentences[sentences.length - 1] = `${previous} ${piece}`;
+    else sentences.push(piece);
+  }
+  return sentences.map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * Plain sentences of markdown context (placeholders, links, emphasis, citation marks removed), one
+ * list per paragraph or line, so a caption line never merges into the prose around it. `cut:
+ * 'start'` drops the partial sentence where the text above was cut (a cut end has no full stop).
+ */
+export function contextSentences(markdown: string, cut: 'start' | 'none' = 'none'): string[] {
+  const sentences = plainText(markdown)
+    .split(/\n+/)
+    .filter((line) => !/^#/.test(line.trim()))
+    .flatMap((line) => splitSentences(line.trim()));
+  if (cut === 'start' && sentences.length > 0 && !/^["“(]?[A-Z0-9]/.test(sentences[0]!)) sentences.shift();
+  // Prose only: lines without a full stop are captions of other images, list items or infobox fields.
   return sentences
-    .map((s) => s.trim())
-    .filter((s) => s.length >= 20 && /\p{L}{3}/u.test(s))
+    .filter((s) => s.length >= 20 && /\p{L}{3}/u.test(s) && /[.!?]["”’)]?$/.test(s))
     .map((s) => (s.length > MAX_SENTENCE_CHARS ? s.slice(0, MAX_SENTENCE_CHARS).trimEnd() + '…' : s));
+}
+
+function normalizedWords(text: string): string {
+  return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).join(' ');
+}
+
+/** A sentence that only repeats a label (the caption standing as its own line, say) adds nothing. */
+function repeatsLabel(sentence: string, labels: string[]): boolean {
+  const s = normalizedWords(sentence);
+  return labels.some((label) => {
+    const l = normalizedWords(label);
+    return l.length > 0 && (l.includes(s) || (l.length >= 20 && s.includes(l)));
+  });
 }
 
 function cosine(a: Float32Array, b: Float32Array): number {
@@ -104,8 +142,9 @@ export async function composeDescription(context: DescribeContext, ocrLines: Ocr
     sources.push('ocr');
   }
 
-  const above = contextSentences(context.above ?? '');
-  const below = contextSentences(context.below ?? '');
+  const labelTexts = labels.map(([, text]) => text);
+  const above = contextSentences(context.above ?? '', 'start').filter((s) => !repeatsLabel(s, labelTexts));
+  const below = contextSentences(context.below ?? '').filter((s) => !repeatsLabel(s, labelTexts));
   // Nearest sentences first, so the candidate cap drops the far ones.
   const candidates = [...above.slice(-MAX_CANDIDATE_SENTENCES / 2), ...below.slice(0, MAX_CANDIDATE_SENTENCES / 2)];
   if (candidates.length > 0) {

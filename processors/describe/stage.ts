@@ -62,6 +62,10 @@ export class DescribeStage implements Stage {
     log.info({ stage: this.name, method: this.method, model: this.modelName() }, 'describing images');
   }
 
+  private promptVersion(): string {
+    return this.method === 'vision-model' ? VISION_PROMPT_VERSION : CONTEXT_TEMPLATE_VERSION;
+  }
+
   private modelName(): string {
     const models = this.models!;
     return this.method === 'vision-model' ? models.vision!.model : `${models.ocr.model}+${models.textEmbedder.model}`;
@@ -80,7 +84,8 @@ export class DescribeStage implements Stage {
             const id = descriptionIdOf(target.image.id, group[0]!.occurrence.id, this.method, this.modelName());
             if (group.length > 1) counts.add('occurrences-sharing-a-description', group.length - 1);
             const existing = await store.get('descriptions', id);
-            if (existing?.status === 'ok') {
+            // A description made by an older prompt or template version is made again.
+            if (existing?.status === 'ok' && existing.provenance.promptVersion === this.promptVersion()) {
               counts.add('already-described');
               return;
             }
@@ -145,7 +150,7 @@ export class DescribeStage implements Stage {
     const { context, occurrence } = group[0]!;
     const provider = this.method === 'vision-model' ? models.vision!.provider : models.ocr.provider;
     const model = this.modelName();
-    const promptVersion = this.method === 'vision-model' ? VISION_PROMPT_VERSION : CONTEXT_TEMPLATE_VERSION;
+    const promptVersion = this.promptVersion();
     const base = {
       id,
       imageId: image.id,
