@@ -10,6 +10,7 @@ import { ConfigSchema } from '../src/config.js';
 import { StageFailedError } from '../src/errors.js';
 import { runStage } from '../src/stage.js';
 import { DescribeStage } from '../processors/describe/stage.js';
+import { loadModels } from '../src/models/registry.js';
 import { descriptionsOf } from '../processors/describe/lookup.js';
 import type { CorpusStore, Description } from '../storage/index.js';
 import { runCli } from './helpers/cli.js';
@@ -145,7 +146,7 @@ function visionEnv(server: OpenAiServer): Record<string, string> {
   return { M2RAG_VISION_URL: server.url, M2RAG_VISION_MODEL: 'stand-in-vl', M2RAG_VISION_KEY: 'vision-key' };
 }
 
-test('vision model: the model sees the image with its page context (or the query) and its line is stored with provenance', async (t) => {
+test('vision model: the model sees the image with its page context (or the query), its line is stored with provenance, a re-run is answered from the cache', async (t) => {
   const server = await startOpenAiServer({
     chat: (req) => {
       const { text } = userContent(req);
@@ -175,6 +176,20 @@ test('vision model: the model sees the image with its page context (or the query
   const aux = requests.map(userContent).find((c) => c.text.includes('image search'))!;
   assert.match(aux.text, /returned by an image search for: "Ray Charles"/);
   assert.doesNotMatch(aux.text, /Text above the image/);
+
+  // Re-running costs nothing: stored descriptions are kept, and with them gone the model cache answers.
+  const rerun = await runStage(new DescribeStage({ env: visionEnv(server) }), fixture.store, { config, force: true });
+  assert.equal(rerun.counts['already-described'], 4);
+  const batch = fixture.store.batch();
+  for (const d of descriptions) batch.del('descriptions', d.id);
+  await batch.write();
+  const models = await loadModels(config, fixture.store, { env: visionEnv(server) });
+  t.after(() => models.dispose());
+  const fromCache = await runStage(new DescribeStage({ models }), fixture.store, { config, force: true });
+  assert.equal(fromCache.counts['described:vision-model'], 4);
+  assert.equal(server.requestsTo('chat').length, 4, 'no new request reached the server');
+  assert.equal(models.usage()['openai-compatible:stand-in-vl']!.cached, 4);
+  assert.deepEqual((await allDescriptions(fixture.store)).map((d) => d.text), descriptions.map((d) => d.text));
 });
 
 test('vision model: refused and malformed replies are stored as failed with their reason, the stage goes on, and the next run retries only those', async (t) => {

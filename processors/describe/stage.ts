@@ -39,6 +39,8 @@ async function occurrencesOfQuery(store: CorpusStore, queryId: string): Promise<
 export interface DescribeStageOptions {
   /** Environment for model endpoints (tests); default process.env. */
   env?: Env;
+  /** Models already loaded by the caller (who then also disposes them); default: loadModels(config). */
+  models?: Models;
 }
 
 export class DescribeStage implements Stage {
@@ -51,7 +53,7 @@ export class DescribeStage implements Stage {
   constructor(private readonly options: DescribeStageOptions = {}) {}
 
   async setup(ctx: StageContext): Promise<void> {
-    this.models = await loadModels(ctx.config, ctx.store, { env: this.options.env });
+    this.models = this.options.models ?? (await loadModels(ctx.config, ctx.store, { env: this.options.env }));
     const wanted = ctx.config.models.describeMethod;
     if (wanted === 'vision-model' && !this.models.vision) {
       throw new UserError('describe: models.describeMethod is vision-model but no vision model is configured (set M2RAG_VISION_URL and M2RAG_VISION_MODEL, or M2RAG_LLM_URL and M2RAG_LLM_MODEL)');
@@ -217,7 +219,7 @@ export class DescribeStage implements Stage {
   }
 
   async teardown(): Promise<void> {
-    await this.models?.dispose();
+    if (!this.options.models) await this.models?.dispose();
     this.models = undefined;
   }
 }
