@@ -12,6 +12,8 @@ export class ModelRequestError extends Error {
     readonly kind: ModelFailureKind,
     message: string,
     readonly status?: number,
+    /** The server's Retry-After, when it sent one. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'ModelRequestError';

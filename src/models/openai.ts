@@ -86,7 +86,7 @@ export class OpenAiTransport {
         try {
           return await this.postOnce(path, body);
         } catch (error) {
-          const failure = error as ModelRequestError & { retryAfterMs?: number };
+          const failure = error as ModelRequestError;
           if (!(failure instanceof ModelRequestError) || !failure.retryable || attempt >= this.policy.maxRetries) throw error;
           this.onRetry();
           await sleep(failure.retryAfterMs ?? this.policy.retryDelayMs * 2 ** attempt);
@@ -113,12 +113,10 @@ export class OpenAiTransport {
       throw new ModelRequestError('unreachable', `${url}: ${err.cause?.code ?? err.cause?.message ?? err.message}`);
     }
     if (!response.ok) {
-      const failure = new ModelRequestError('http', `${url} answered ${response.status}: ${summarize(text)}`, response.status) as ModelRequestError & {
-        retryAfterMs?: number;
-      };
-      const retryAfter = Number(response.headers.get('retry-after'));
-      if (Number.isFinite(retryAfter) && retryAfter >= 0 && response.headers.has('retry-after')) failure.retryAfterMs = Math.min(retryAfter * 1000, 60_000);
-      throw failure;
+      const header = response.headers.get('retry-after');
+      const seconds = header === null ? NaN : Number(header);
+      const retryAfterMs = Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, 60_000) : undefined;
+      throw new ModelRequestError('http', `${url} answered ${response.status}: ${summarize(text)}`, response.status, retryAfterMs);
     }
     try {
       return JSON.parse(text);
