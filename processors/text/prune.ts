@@ -6,10 +6,12 @@ import { OCCURRENCE_ATTRIBUTE } from '../../crawlers/page-images.js';
 
 const CAPTION_TAGS = new Set(['FIGCAPTION']);
 const CAPTION_ATTRIBUTE = /caption|credit/i;
-const BOILERPLATE_ATTRIBUTE = /(^|[-_ ])(share|sharing|social|tags?|byline|author-?info|related|newsletter|promo|subscribe|signup|advert|breadcrumbs?)([-_ ]|$)/i;
+const BOILERPLATE_ATTRIBUTE = /(^|[-_ ])(share|sharing|social|tags?|byline|author-?info|related|newsletter|promo|subscribe|signup|advert|breadcrumbs?|nav(header|footer|bar|igation)?|menu)([-_ ]|$)/i;
 const LINK_BLOCK_TAGS = new Set(['UL', 'OL', 'NAV', 'DL', 'DIV', 'SECTION', 'ASIDE', 'P', 'TABLE', 'HEADER', 'FOOTER']);
 const SHORT_LINE_TAGS = new Set(['P', 'DIV', 'SPAN', 'LI', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'TIME']);
 const LINK_DENSITY_LIMIT = 0.5;
+/** A paragraph is a sentence around its links: it must be almost all link text to be a link block. */
+const PARAGRAPH_LINK_DENSITY_LIMIT = 0.8;
 /** Long blocks are content even when they link a lot (a link-heavy paragraph of an essay). */
 const LINK_BLOCK_MAX_CHARS = 1000;
 const ATTRIBUTE_BLOCK_MAX_CHARS = 350;
@@ -116,7 +118,7 @@ function isLinkBlock(element: Element, s: TextStats): boolean {
     LINK_BLOCK_TAGS.has(element.tagName) &&
     s.chars > 0 &&
     s.chars <= LINK_BLOCK_MAX_CHARS &&
-    s.linkChars / s.chars > LINK_DENSITY_LIMIT &&
+    s.linkChars / s.chars > (element.tagName === 'P' ? PARAGRAPH_LINK_DENSITY_LIMIT : LINK_DENSITY_LIMIT) &&
     // Figures are text with a caption, whatever their link density: the caption sweep judges them.
     !s.figure
   );
