@@ -68,6 +68,12 @@ export class StoreBatch {
     return this;
   }
 
+  /** Removes one link of a secondary index (for a related record that no longer exists). */
+  unlink(index: IndexName, from: string, to: string): this {
+    this.ops.push({ type: 'del', sublevel: this.store.indexSublevel(index), key: from + SEP + to });
+    return this;
+  }
+
   putHtml(pageId: string, html: string): this {
     this.ops.push({ type: 'put', sublevel: this.store.htmlSublevel, key: pageId, value: html });
     return this;

@@ -77,6 +77,19 @@ test('process-text: chunks with placeholders and image ids; duplicates under two
   assert.equal(again.failed, 0);
   assert.deepEqual(await all(store, 'pages'), pagesBefore);
   assert.deepEqual(await all(store, 'chunks'), chunksBefore);
+
+  // Re-chunking with larger chunks leaves no stale chunk behind, in the records or the index.
+  const larger = ConfigSchema.parse({ text: { chunkChars: 4000 } });
+  const rechunked = await runStage(processTextStage, store, { config: larger, force: true });
+  assert.ok(rechunked.counts['chunks-removed-stale']! > 0);
+  const after = await all(store, 'chunks');
+  assert.ok(after.length < chunksBefore.length);
+  for (const { pageId } of [...Object.values(pages), alias]) {
+    const ids = await store.related('page-chunks', pageId);
+    const chunks = await store.getMany('chunks', ids);
+    assert.ok(chunks.every((chunk) => chunk !== undefined), 'every indexed chunk exists');
+    assert.equal(ids.length, after.filter((chunk) => chunk.pageId === pageId).length);
+  }
 });
 
 test('process-text: a reworded, reordered copy is a near-duplicate; text repeated across the site is boilerplate', async (t) => {

@@ -38,11 +38,19 @@ export class DedupIndex {
       for (const id of this.buckets.get(key) ?? []) {
         if (id === selfId || seen.has(id)) continue;
         seen.add(id);
-        const similarity = estimatedJaccard(fingerprint.signature, this.signatures.get(id)!);
+        const signature = this.signatures.get(id);
+        if (!signature) continue;
+        const similarity = estimatedJaccard(fingerprint.signature, signature);
         if (similarity >= this.threshold && (!best || similarity > best.similarity)) best = { id, kind: 'near', similarity };
       }
     }
     return best;
+  }
+
+  /** A kept text that no longer exists (a chunk removed on re-chunking) stops matching. */
+  forget(id: string, textHash: string): void {
+    this.signatures.delete(id);
+    if (this.byHash.get(textHash) === id) this.byHash.delete(textHash);
   }
 
   add(id: string, fingerprint: Fingerprint): void {

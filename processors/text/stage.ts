@@ -140,6 +140,15 @@ export class ProcessTextStage implements Stage {
     const occurrences = new Map((await store.getMany('occurrences', occurrenceIds)).flatMap((o) => (o ? [[o.id, o] as const] : [])));
     const host = hostOf(page);
     const texts = chunkMarkdown(markdown, { maxChars: config.text.chunkChars, maxTokens: config.text.chunkTokens });
+    // A page chunked again (another chunk size) may now have fewer chunks: the old extra ones go.
+    const current = new Set(texts.map((_, index) => chunkIdOf(page.id, index)));
+    const staleIds = (await store.related('page-chunks', page.id)).filter((id) => !current.has(id));
+    for (const stale of await store.getMany('chunks', staleIds)) {
+      if (!stale) continue;
+      if (stale.textHash) this.chunkIndex.forget(stale.id, stale.textHash);
+      batch.del('chunks', stale.id).unlink('page-chunks', page.id, stale.id);
+      counts.add('chunks-removed-stale');
+    }
     for (const [index, text] of texts.entries()) {
       const id = chunkIdOf(page.id, index);
       const chunkOccurrences = placeholdersIn(text).map((k) => occurrenceIdOf(page.id, k));
