@@ -40,7 +40,7 @@ export function register(program: Command): void {
           const summary = content
             ? `${content.extractor}, ${content.text.length} chars, ${content.occurrences.length} image placeholders${content.title ? `, "${content.title}"` : ''}`
             : `empty (${extracted.warning})`;
-          process.stdout.write(`${extracted.name}: ${summary}\n`);
+          await writeFully(`${extracted.name}: ${summary}\n`);
         }
       }
       if (options.json) await writeFully(JSON.stringify(results, null, 2) + '\n');
