@@ -4,5 +4,9 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli.ts');
-// Exit explicitly: crawler and model libraries can leave timers behind once the work is done.
-process.exit(await main(process.argv));
+const code = await main(process.argv);
+// Exit explicitly (crawler and model libraries can leave timers behind), but only once stdout and
+// stderr are flushed: a large piped `--json` output would otherwise be cut off.
+const flushed = (stream) => new Promise((resolve) => stream.write('', resolve));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit(code);

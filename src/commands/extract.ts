@@ -16,11 +16,6 @@ async function filesOf(target: string): Promise<string[]> {
   }
 }
 
-/** Resolves once the text is handed to stdout, so a large output is not cut by the exit that follows. */
-function writeFully(text: string): Promise<void> {
-  return new Promise((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve())));
-}
-
 export function register(program: Command): void {
   program
     .command('extract')
@@ -40,9 +35,9 @@ export function register(program: Command): void {
           const summary = content
             ? `${content.extractor}, ${content.text.length} chars, ${content.occurrences.length} image placeholders${content.title ? `, "${content.title}"` : ''}`
             : `empty (${extracted.warning})`;
-          await writeFully(`${extracted.name}: ${summary}\n`);
+          process.stdout.write(`${extracted.name}: ${summary}\n`);
         }
       }
-      if (options.json) await writeFully(JSON.stringify(results, null, 2) + '\n');
+      if (options.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
     });
 }
