@@ -234,7 +234,6 @@ export class OpenAiEmbeddings implements TextEmbedder {
   constructor(
     endpoint: OpenAiEndpoint,
     policy: RequestPolicy,
-    private readonly cache: ModelCache | undefined,
     private readonly meter: UsageMeter,
   ) {
     this.model = endpoint.model;
@@ -243,22 +242,14 @@ export class OpenAiEmbeddings implements TextEmbedder {
   }
 
   async embedTexts(texts: string[]): Promise<Float32Array[]> {
-    const vectors: Array<Float32Array | undefined> = new Array(texts.length);
-    const hashes = texts.map((text) => hashOf({ provider: this.provider, url: this.transport.endpoint.url, path: '/embeddings', model: this.model, text }));
-    const missing: number[] = [];
-    for (const [i, hash] of hashes.entries()) {
-      const hit = await this.cache?.get<number[]>(hash);
-      if (hit) vectors[i] = Float32Array.from(hit);
-      else missing.push(i);
-    }
-    this.meter.record(this.usageKey, { cached: texts.length - missing.length });
+    const vectors: Float32Array[] = new Array(texts.length);
     const batches: number[][] = [];
-    for (let i = 0; i < missing.length; i += EMBEDDING_BATCH) batches.push(missing.slice(i, i + EMBEDDING_BATCH));
-    await Promise.all(batches.map((batch) => this.embedBatch(batch, texts, hashes, vectors)));
-    return vectors as Float32Array[];
+    for (let i = 0; i < texts.length; i += EMBEDDING_BATCH) batches.push(texts.slice(i, i + EMBEDDING_BATCH).map((_, j) => i + j));
+    await Promise.all(batches.map((batch) => this.embedBatch(batch, texts, vectors)));
+    return vectors;
   }
 
-  private async embedBatch(batch: number[], texts: string[], hashes: string[], vectors: Array<Float32Array | undefined>): Promise<void> {
+  private async embedBatch(batch: number[], texts: string[], vectors: Float32Array[]): Promise<void> {
     this.meter.record(this.usageKey, { requests: 1 });
     try {
       const json = await this.transport.post('/embeddings', { model: this.model, input: batch.map((i) => texts[i]!) });
@@ -272,9 +263,7 @@ export class OpenAiEmbeddings implements TextEmbedder {
           throw new ModelRequestError('malformed', `embedding of length ${item.embedding.length}, expected ${this.dimensions || 'more than 0'}`);
         }
         this.dimensions = item.embedding.length;
-        const vector = l2Normalize(Float32Array.from(item.embedding));
-        vectors[batch[j]!] = vector;
-        await this.cache?.put(hashes[batch[j]!]!, this.provider, this.model, Array.from(vector));
+        vectors[batch[j]!] = l2Normalize(Float32Array.from(item.embedding));
       }
       this.meter.record(this.usageKey, { promptTokens: parsed.data.usage?.prompt_tokens ?? 0 });
     } catch (error) {

@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import type { CorpusStore } from '../../storage/index.js';
 import { ModelCache } from './cache.js';
+import { CachedTextEmbedder } from './cached-embedder.js';
 import { UniversalSentenceEncoder } from './embedded-text.js';
 import { OnnxClipEncoder } from './onnx-clip.js';
 import { OpenAiChat, OpenAiEmbeddings, type OpenAiEndpoint, type RequestPolicy } from './openai.js';
@@ -88,7 +89,9 @@ export async function loadModels(config: Config, store: CorpusStore, options: Lo
   const cache = config.models.cache ? new ModelCache(store) : undefined;
   const meter = new UsageMeter();
 
-  const textEmbedder = endpoints.embedding ? new OpenAiEmbeddings(endpoints.embedding, policy, cache, meter) : new UniversalSentenceEncoder();
+  const embedded = endpoints.embedding ? undefined : new UniversalSentenceEncoder();
+  const innerEmbedder = endpoints.embedding ? new OpenAiEmbeddings(endpoints.embedding, policy, meter) : embedded!;
+  const textEmbedder = cache ? new CachedTextEmbedder(innerEmbedder, cache, meter, endpoints.embedding?.url) : innerEmbedder;
   const ocr = new PaddleOcr({ threads: config.models.threads });
   const imageEmbedder = config.models.clipDir
     ? await OnnxClipEncoder.open(config.models.clipDir, { threads: config.models.threads, batchSize: config.models.clipBatchSize })
@@ -104,7 +107,7 @@ export async function loadModels(config: Config, store: CorpusStore, options: Lo
     async dispose() {
       await ocr.dispose();
       await imageEmbedder?.dispose();
-      if (textEmbedder instanceof UniversalSentenceEncoder) await textEmbedder.dispose();
+      await embedded?.dispose();
     },
   };
 }
