@@ -21,11 +21,12 @@ interface CrawlRun {
 }
 
 /** Crawlee's queues and state live inside the store, so a killed crawl resumes from the store alone. */
-export function crawleeConfigFor(storeDir: string): Configuration {
+export function crawleeConfigFor(storeDir: string, memoryMbytes: number): Configuration {
   return new Configuration({
     storageClientOptions: { localDataDirectory: path.join(storeDir, 'crawlee') },
     persistStorage: true,
     purgeOnStart: false,
+    memoryMbytes,
   });
 }
 
@@ -61,7 +62,7 @@ export class CrawlStage implements Stage {
     const pages = new PageCrawler({
       store: ctx.store,
       config,
-      crawleeConfig: crawleeConfigFor(ctx.store.dir),
+      crawleeConfig: crawleeConfigFor(ctx.store.dir, config.memoryMbytes),
       fetchOptions,
       policy,
       robots,

@@ -19,6 +19,8 @@ export const ConfigSchema = z
         render: z.boolean().default(false),
         chromiumPath: z.string().optional(),
         concurrency: z.number().int().positive().default(8),
+        /** Memory Crawlee's autoscaling keeps the crawl under (it lowers concurrency near it), in MB. */
+        memoryMbytes: z.number().int().positive().default(512),
         perDomainConcurrency: z.number().int().positive().default(4),
         perDomainDelayMs: z.number().int().nonnegative().default(0),
         maxRetries: z.number().int().nonnegative().default(2),

@@ -32,6 +32,11 @@ export function imageFetchIdOf(url: string): string {
 
 export class ImageFetcher {
   private readonly inFlight = new Map<string, Promise<ImageFetchOutcome>>();
+  /**
+   * Finished outcomes, as plain objects: a promise made inside a Crawlee handler carries that
+   * handler's async context (and through it the page's DOM), so none is kept past its fetch.
+   */
+  private readonly done = new Map<string, { fetch: Fetch; imageId?: string }>();
 
   constructor(
     private readonly store: CorpusStore,
@@ -40,6 +45,8 @@ export class ImageFetcher {
 
   /** The outcome for `url`; the first caller in a run gets the bytes to store, later callers reuse its id. */
   async fetch(url: string): Promise<ImageFetchOutcome> {
+    const known = this.done.get(url);
+    if (known) return { ...known, reused: true };
     const pending = this.inFlight.get(url);
     if (pending) {
       const first = await pending;
@@ -47,10 +54,14 @@ export class ImageFetcher {
     }
     const work = this.fetchOnce(url);
     this.inFlight.set(url, work);
-    const outcome = await work;
-    // Keep only the small records in memory; the bytes go out with the first caller's batch.
-    this.inFlight.set(url, Promise.resolve({ fetch: outcome.fetch, imageId: outcome.imageId, reused: true }));
-    return outcome;
+    try {
+      const outcome = await work;
+      // Keep only the small records; the bytes go out with the first caller's batch.
+      this.done.set(url, { fetch: outcome.fetch, imageId: outcome.imageId });
+      return outcome;
+    } finally {
+      this.inFlight.delete(url);
+    }
   }
 
   private async fetchOnce(url: string): Promise<ImageFetchOutcome> {

@@ -18,6 +18,7 @@ import type { SafeFetchOptions } from '../net/safe-http.js';
 import { RefusedUrlError, type UrlPolicy } from '../net/url-policy.js';
 import { CHROMIUM_ARGS } from './chromium.js';
 import { failureOf } from './failure.js';
+import { DetachedRequestQueue } from './detached-queue.js';
 import { canonicalUrlOf, metaRefreshTarget } from './html.js';
 import type { ImageFetcher } from './image-fetcher.js';
 
@@ -61,7 +62,8 @@ interface FetchedPage {
   status: number;
   finalUrl: string;
   contentType: string;
-  html: string;
+  /** The parsed DOM (Crawlee's own parse for HTTP pages, so nothing is parsed twice). */
+  $: CheerioAPI;
   rendered: boolean;
   attempts: number;
   enqueue(request: RequestOptions<PageRequestData>): Promise<void>;
@@ -103,8 +105,8 @@ export class PageCrawler {
     const queueName = `crawl-${stableId(queryId)}`;
     // A queue left by a killed run still holds its dead requests' locks, which would stall this run
     // for minutes; the store's Fetch records already say what is done, so start the queue afresh.
-    await (await RequestQueue.open(queueName, { config: this.env.crawleeConfig })).drop();
-    const queue = await RequestQueue.open(queueName, { config: this.env.crawleeConfig });
+    await (await DetachedRequestQueue.open(queueName, { config: this.env.crawleeConfig })).drop();
+    const queue = await DetachedRequestQueue.open(queueName, { config: this.env.crawleeConfig });
     await queue.addRequests(toFetch);
     const crawler = this.env.config.render ? this.browserCrawler(queue, run) : this.httpCrawler(queue, run);
     await crawler.run();
@@ -141,7 +143,7 @@ export class PageCrawler {
         (response as { destroy?: () => void } | undefined)?.destroy?.();
         const failure = failureOf(error);
         if (!failure.retryable) request.noRetry = true;
-        else await sleep(250 * 2 ** request.retryCount);
+        else await sleep(Math.min(250 * 2 ** request.retryCount, 5_000));
       },
       failedRequestHandler: async ({ request, response }: { request: Request; response?: unknown }, error: Error) => {
         const streamed = response as { destroy?: () => void; statusCode?: number } | undefined;
@@ -169,13 +171,14 @@ export class PageCrawler {
         ...this.commonOptions(queue, run),
         httpClient: new SafeCrawleeHttpClient({ ...this.env.fetchOptions, maxBytes: this.env.config.maxPageBytes }),
         additionalMimeTypes: ['application/xhtml+xml'],
-        requestHandler: async ({ request, response, body, contentType, addRequests }) => {
+        requestHandler: async ({ request, response, $, contentType, addRequests }) => {
           await this.handle(run, {
             request: request as Request<PageRequestData>,
             status: response.statusCode ?? 0,
             finalUrl: request.loadedUrl ?? request.url,
             contentType: contentType.type,
-            html: typeof body === 'string' ? body : body.toString(contentType.encoding),
+            // The same cheerio package, typed once through its CommonJS and once through its ESM entry.
+            $: $ as unknown as CheerioAPI,
             rendered: false,
             attempts: request.retryCount + 1,
             enqueue: async (next) => void (await addRequests([next])),
@@ -222,7 +225,7 @@ export class PageCrawler {
             status: response?.status() ?? 0,
             finalUrl: page.url(),
             contentType: (response?.headers()['content-type'] ?? 'text/html').split(';')[0]!.trim(),
-            html: await page.content(),
+            $: cheerio.load(await page.content()),
             rendered: true,
             attempts: request.retryCount + 1,
             enqueue: async (next) => void (await addRequests([next])),
@@ -253,7 +256,7 @@ export class PageCrawler {
       counts.drop('page-not-html');
       return;
     }
-    const $ = cheerio.load(page.html);
+    const $ = page.$;
     const refresh = metaRefreshTarget($, page.finalUrl);
     if (refresh) {
       await this.followRefresh(counts, page, data, refresh, base);
@@ -264,7 +267,7 @@ export class PageCrawler {
     const hit = await store.get('hits', data.hitId);
     const batch = store.batch().link('query-pages', queryId, pageId);
     if (hit) batch.put('hits', { ...hit, pageId });
-    putFetches(batch, data, url, { ...base, outcome: 'ok', pageId, bytes: Buffer.byteLength(page.html) });
+    putFetches(batch, data, url, { ...base, outcome: 'ok', pageId });
     if (await store.has('pages', pageId)) {
       // Another URL (a redirect, an alias) already brought this page: it is stored once.
       await batch.write();

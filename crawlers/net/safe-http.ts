@@ -2,6 +2,7 @@
 // connection (every redirect hop is a new connection, so each is checked), redirects followed by
 // hand with a hop limit and loop detection, one deadline for headers and body, and a body that is
 // streamed through a byte cap and never buffered unbounded.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import https from 'node:https';
 import { PassThrough, Transform, type Readable } from 'node:stream';
@@ -47,6 +48,18 @@ export interface SafeResponse {
   body: Readable;
 }
 
+/**
+ * Network errors become FetchErrors whose message avoids the raw error codes: Crawlee reads
+ * ECONNREFUSED/ECONNRESET in a message as a broken proxy and rotates sessions without end.
+ */
+function asFetchError(error: unknown, url: string): unknown {
+  if (error instanceof FetchError || !(error instanceof Error)) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (!code || error.name === 'RefusedUrlError') return error;
+  const retryable = code !== 'ENOTFOUND' && code !== 'ERR_INVALID_URL';
+  return new FetchError(`network: ${code}`, `${url}: network error (${code.toLowerCase()})`, retryable);
+}
+
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 function capBytes(maxBytes: number, url: string): Transform {
@@ -74,27 +87,50 @@ function decoderFor(encoding: string | undefined): Transform | undefined {
   }
 }
 
+/**
+ * Requests start in the module's own (empty) async context. A keep-alive socket remembers the
+ * async context it was opened in; opened inside a Crawlee request handler, that context holds
+ * the handler's whole crawling context (the parsed DOM), so every pooled socket would pin a page.
+ */
+const outsideCallerContext = AsyncLocalStorage.snapshot();
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxFreeSockets: 32 }),
+  'https:': new https.Agent({ keepAlive: true, maxFreeSockets: 32 }),
+};
+
 function requestOnce(url: URL, options: SafeFetchOptions, signal: AbortSignal): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const client = url.protocol === 'https:' ? https : http;
-    const request = client.request(
-      url,
-      {
-        method: options.method ?? 'GET',
-        headers: {
-          'user-agent': options.userAgent,
-          accept: '*/*',
-          'accept-encoding': 'gzip, deflate, br',
-          ...options.headers,
-        },
-        lookup: options.policy.lookupFor(url),
-        signal,
+  return new Promise((resolve, reject) =>
+    outsideCallerContext(() => startRequest(url, options, signal, resolve, reject)),
+  );
+}
+
+function startRequest(
+  url: URL,
+  options: SafeFetchOptions,
+  signal: AbortSignal,
+  resolve: (response: http.IncomingMessage) => void,
+  reject: (error: unknown) => void,
+): void {
+  const client = url.protocol === 'https:' ? https : http;
+  const request = client.request(
+    url,
+    {
+      method: options.method ?? 'GET',
+      headers: {
+        'user-agent': options.userAgent,
+        accept: '*/*',
+        'accept-encoding': 'gzip, deflate, br',
+        ...options.headers,
       },
-      resolve,
-    );
-    request.on('error', reject);
-    request.end(options.body);
-  });
+      lookup: options.policy.lookupFor(url),
+      agent: agents[url.protocol as 'http:' | 'https:'],
+      signal,
+    },
+    resolve,
+  );
+  request.on('error', reject);
+  request.end(options.body);
 }
 
 /** Fetches `raw`, following redirects; resolves once the final response's headers are in. */
@@ -120,7 +156,7 @@ export async function safeFetch(raw: string, options: SafeFetchOptions): Promise
         response = await requestOnce(url, options, controller.signal);
       } catch (error) {
         if (timedOut) throw timeoutError();
-        throw error;
+        throw asFetchError(error, url.href);
       }
       const status = response.statusCode ?? 0;
       const location = response.headers.location;
@@ -158,7 +194,7 @@ export async function safeFetch(raw: string, options: SafeFetchOptions): Promise
       const fail = (error: Error): void => {
         finish();
         response.destroy();
-        body.destroy(timedOut ? timeoutError() : error);
+        body.destroy(timedOut ? timeoutError() : (asFetchError(error, url.href) as Error));
       };
       for (const stage of stages) (stage as Readable).on('error', fail);
       source.pipe(body);
