@@ -3,7 +3,9 @@
 // 85 articles are served under `--copies` path prefixes (default 12, so 1,020 distinct page URLs;
 // their images get distinct URLs too and are deduplicated by sha256). Each crawler runs as its own
 // process; peak RSS is the child's VmHWM from /proc.
-//   node --import tsx bench/crawl.ts [--copies 12] [--concurrency 8]
+//   node --import tsx bench/crawl.ts [--copies 12] [--concurrency 8] [--heap-mb N]
+// `--heap-mb N` runs both crawlers with NODE_OPTIONS=--max-old-space-size=N (V8 then collects
+// garbage before the heap grows past N instead of when it likes).
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -12,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CorpusStore } from '../storage/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MIRROR = path.resolve(ROOT, '../shared/corpora/wiki-ray-charles');
@@ -21,6 +24,8 @@ const arg = (name: string, fallback: number): number => {
 };
 const copies = arg('copies', 12);
 const concurrency = arg('concurrency', 8);
+const heapMb = arg('heap-mb', 0);
+const childNodeOptions = heapMb > 0 ? `--max-old-space-size=${heapMb}` : (process.env.NODE_OPTIONS ?? '');
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.htm': 'text/html; charset=utf-8', '.jpg': 'image/jpeg', '.JPG': 'image/jpeg', '.png': 'image/png', '.css': 'text/css', '.js': 'text/javascript' };
 
@@ -45,7 +50,7 @@ async function serveCopies(): Promise<{ url: string; close: () => void }> {
 function measure(args: string[]): Promise<{ code: number; stdout: string; stderr: string; seconds: number; peakRssMb: number }> {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, M2RAG_LOG_LEVEL: 'info', M2RAG_PROGRESS: 'json' } });
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: childNodeOptions, M2RAG_LOG_LEVEL: 'info', M2RAG_PROGRESS: 'json' } });
     let stdout = '';
     let stderr = '';
     let peakKb = 0;
@@ -97,6 +102,10 @@ try {
   if (ours.code !== 0) throw new Error(`m2rag crawl failed: ${ours.stderr}`);
   const stats = await measure(['bin/m2rag.js', '--store', store, 'stats', '--json']);
   const counts = JSON.parse(stats.stdout) as { pages: number; images: number; occurrences: number };
+  const db = await CorpusStore.open(store);
+  let imageFetches = 0;
+  for await (const fetch of db.iterate('fetches')) if (fetch.kind === 'image') imageFetches++;
+  await db.close();
 
   const stageLine = ours.stderr.split('\n').find((line) => line.includes('"stage finished"'));
   const stageSeconds = (JSON.parse(stageLine!) as { seconds: number }).seconds;
@@ -107,6 +116,7 @@ try {
     machine: `${os.cpus().length}× ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}`,
     urls: urls.length,
     concurrency,
+    nodeOptions: childNodeOptions || undefined,
     bare: { pages: bareResult.pages, seconds: Number(bareResult.seconds.toFixed(1)), pagesPerMinute: Math.round(bareRate), peakRssMb: bare.peakRssMb },
     m2rag: {
       pages: counts.pages,
@@ -115,6 +125,8 @@ try {
       stageSeconds,
       commandSeconds: Number(ours.seconds.toFixed(1)),
       pagesPerMinute: Math.round(ourRate),
+      imageFetches,
+      requestsPerMinute: Math.round(((counts.pages + imageFetches) / stageSeconds) * 60),
       peakRssMb: ours.peakRssMb,
       idleCliPeakRssMb: idle.peakRssMb,
     },

@@ -23,7 +23,7 @@ function html(res: http.ServerResponse, body: string, status = 200): void {
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(`<!DOCTYPE html><html><head><title>t</title></head><body>${body}</body></html>`);
 }
 
-test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops and robots.txt each end in their recorded outcome', async (t) => {
+test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops, robots.txt and a refused connection each end in their recorded outcome', async (t) => {
   let flakyCalls = 0;
   const server = await startStaticServer(MIRROR, {
     '/robots.txt': (_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end('User-agent: *\nDisallow: /private/\n'),
@@ -57,6 +57,9 @@ test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops 
     '/moved.html': (_req, res) => void res.writeHead(301, { location: '/A/Ray_Charles.html' }).end(),
   });
   t.after(() => server.close());
+  // A port nothing listens on any more: the connection is refused.
+  const gone = await startStaticServer(MIRROR);
+  await gone.close();
 
   const dir = await tempDir(t);
   const u = (p: string): string => server.url + p;
@@ -74,6 +77,7 @@ test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops 
     robots: u('/private/secret.html'),
     moved: u('/moved.html'),
     stub: u('/A/A_Man_And_His_Soul.html'),
+    refusedConnection: `${gone.url}/A/Ray_Charles.html`,
   };
   const queries = path.join(dir, 'q.jsonl');
   await writeFile(queries, JSON.stringify({ query: 'misbehaving pages', urls: Object.values(seeds) }) + '\n');
@@ -140,6 +144,9 @@ test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops 
   assert.equal(stub.outcome, 'ok');
   const stubPage = await db.get('pages', stub.pageId!);
   assert.equal(stubPage?.finalUrl, u('/A/A_Man_and_His_Soul.html'));
+
+  const refusedConnection = await fetchOf(seeds.refusedConnection);
+  assert.deepEqual([refusedConnection.outcome, refusedConnection.reason, refusedConnection.attempts], ['failed', 'network: ECONNREFUSED', 2]);
 
   // Every seed has its outcome; the counts say what was dropped and why.
   const stats = (await db.stageStats()).find((s) => s.stage === 'crawl')!;
