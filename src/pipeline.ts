@@ -1,19 +1,37 @@
-// The stages `m2rag build` runs, in order. Each area registers its stage here when it exists;
-// a step without a stage stops the build with `not implemented yet: <step>` (exit 3).
-import type { Stage } from './stage.js';
-import { CrawlStage } from '../crawlers/crawl-stage.js';
-import { processImagesStage } from '../processors/images/stage.js';
-import { DescribeStage } from '../processors/describe/stage.js';
-import { createScoreStage } from '../scorers/score-stage.js';
-import { processTextStage } from '../processors/text/stage.js';
+// The stages `m2rag build` runs, in order. Each step's stages are loaded only when the step runs,
+// so `m2rag stats` does not pay for Crawlee and `m2rag score` does not pay for Chromium.
+import type { Config } from './config.js';
+import { formatCounts, runStage, type Stage, type StageReport } from './stage.js';
+import type { CorpusStore, Shard } from '../storage/index.js';
 
 export const BUILD_STEPS = ['crawl', 'process', 'describe', 'score'] as const;
 export type BuildStep = (typeof BUILD_STEPS)[number];
 
 /** The stages that make up each build step (processing, for example, is text then images). */
-export const STAGES: Record<BuildStep, Stage[]> = {
-  crawl: [new CrawlStage()],
-  process: [processTextStage, processImagesStage],
-  describe: [new DescribeStage()],
-  score: [createScoreStage()],
+export const STAGES: Record<BuildStep, () => Promise<Stage[]>> = {
+  crawl: async () => [new (await import('../crawlers/crawl-stage.js')).CrawlStage()],
+  process: async () => {
+    const [text, images] = await Promise.all([import('../processors/text/stage.js'), import('../processors/images/stage.js')]);
+    return [text.processTextStage, images.processImagesStage];
+  },
+  describe: async () => [new (await import('../processors/describe/stage.js')).DescribeStage()],
+  score: async () => [(await import('../scorers/score-stage.js')).createScoreStage()],
 };
+
+/** Runs the stages of the given steps in order, printing each stage's counts as it ends. */
+export async function runBuildSteps(
+  store: CorpusStore,
+  config: Config,
+  steps: readonly BuildStep[],
+  options: { shard: Shard; force: boolean },
+): Promise<StageReport[]> {
+  const reports: StageReport[] = [];
+  for (const step of steps) {
+    for (const stage of await STAGES[step]()) {
+      const report = await runStage(stage, store, { config, shard: options.shard, force: options.force });
+      process.stderr.write(formatCounts(report) + '\n');
+      reports.push(report);
+    }
+  }
+  return reports;
+}

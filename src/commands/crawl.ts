@@ -1,15 +1,21 @@
 // `m2rag crawl`: find and fetch pages and auxiliary images for each query.
 import { Command, Option } from 'commander';
-import { addStageOptions, globalOptions, loadAndIngestQueries, shardFrom, configFor, parseNonNegativeInt, parsePositiveInt } from './common.js';
-import { runBuildSteps } from './build.js';
+import {
+  addStageOptions,
+  configFor,
+  globalOptions,
+  loadAndIngestQueries,
+  parseNonNegativeInt,
+  parsePositiveInt,
+  shardFrom,
+  type GlobalOptions,
+} from './common.js';
+import { runBuildSteps } from '../pipeline.js';
+import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import { CorpusStore } from '../../storage/index.js';
 
-interface CrawlOptions {
-  queries: string;
-  rank: number;
-  worldSize: number;
-  force: boolean;
+export interface CrawlFlags {
   search?: 'wikipedia' | 'searxng' | 'brave' | 'google-cse' | 'local' | 'seeds';
   site?: string;
   pages?: number;
@@ -32,41 +38,54 @@ function parseSiteUrl(value: string): string {
   return url.href;
 }
 
+/** The crawl flags, shared by `crawl` and `build`. */
+export function addCrawlOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--search <provider>', 'search provider for pages and auxiliary images (default: wikipedia)').choices(['wikipedia', 'searxng', 'brave', 'google-cse', 'local', 'seeds']),
+    )
+    .option('--site <url>', 'entry page of the site the local provider crawls and searches (its host may be private)')
+    .addOption(new Option('--pages <n>', 'web pages per query (default: 10)').argParser(parseNonNegativeInt))
+    .addOption(new Option('--aux-images <n>', 'auxiliary images per query (default: 10)').argParser(parseNonNegativeInt))
+    .option('--render', 'render pages in Chromium (for pages that need JavaScript)')
+    .addOption(new Option('--concurrency <n>', 'pages fetched at once (default: 8)').argParser(parsePositiveInt))
+    .option('--ignore-robots', 'do not read or obey robots.txt')
+    .option('--allow-private', 'allow private, loopback and link-local addresses (intranets, local mirrors)')
+    .option('--chromium <path>', 'Chromium executable for --render (default: /usr/bin/chromium if present)');
+}
+
+/** The config with the crawl flags applied on top of the file, checked for combinations that cannot work. */
+export async function crawlConfigFor(global: GlobalOptions, options: CrawlFlags): Promise<Config> {
+  const config = await configFor(global, {
+    crawl: {
+      search: options.search,
+      site: options.site === undefined ? undefined : parseSiteUrl(options.site),
+      pages: options.pages,
+      auxImages: options.auxImages,
+      render: options.render,
+      concurrency: options.concurrency,
+      ignoreRobots: options.ignoreRobots,
+      allowPrivate: options.allowPrivate,
+      chromiumPath: options.chromium,
+    },
+  });
+  if (config.crawl.search === 'local' && !config.crawl.site) {
+    throw new UserError('--search local needs --site <url>: the entry page of the site or mirror to search');
+  }
+  return config;
+}
+
 export function register(program: Command): void {
   addStageOptions(
-    program
-      .command('crawl')
-      .description('find and fetch web pages and auxiliary images for each query')
-      .requiredOption('--queries <file>', 'queries file: JSONL ({"query", "id"?, "topic"?, "urls"?}) or one query a line')
-      .addOption(
-        new Option('--search <provider>', 'search provider for pages and auxiliary images (default: wikipedia)').choices(['wikipedia', 'searxng', 'brave', 'google-cse', 'local', 'seeds']),
-      )
-      .option('--site <url>', 'entry page of the site the local provider crawls and searches (its host may be private)')
-      .addOption(new Option('--pages <n>', 'web pages per query (default: 10)').argParser(parseNonNegativeInt))
-      .addOption(new Option('--aux-images <n>', 'auxiliary images per query (default: 10)').argParser(parseNonNegativeInt))
-      .option('--render', 'render pages in Chromium (for pages that need JavaScript)')
-      .addOption(new Option('--concurrency <n>', 'pages fetched at once (default: 8)').argParser(parsePositiveInt))
-      .option('--ignore-robots', 'do not read or obey robots.txt')
-      .option('--allow-private', 'allow private, loopback and link-local addresses (intranets, local mirrors)')
-      .option('--chromium <path>', 'Chromium executable for --render (default: /usr/bin/chromium if present)'),
-  ).action(async (options: CrawlOptions, command: Command) => {
+    addCrawlOptions(
+      program
+        .command('crawl')
+        .description('find and fetch web pages and auxiliary images for each query')
+        .requiredOption('--queries <file>', 'queries file: JSONL ({"query", "id"?, "topic"?, "urls"?}) or one query a line'),
+    ),
+  ).action(async (options: CrawlFlags & { queries: string; rank: number; worldSize: number; force: boolean }, command: Command) => {
     const global = globalOptions(command);
-    const config = await configFor(global, {
-      crawl: {
-        search: options.search,
-        site: options.site === undefined ? undefined : parseSiteUrl(options.site),
-        pages: options.pages,
-        auxImages: options.auxImages,
-        render: options.render,
-        concurrency: options.concurrency,
-        ignoreRobots: options.ignoreRobots,
-        allowPrivate: options.allowPrivate,
-        chromiumPath: options.chromium,
-      },
-    });
-    if (config.crawl.search === 'local' && !config.crawl.site) {
-      throw new UserError('--search local needs --site <url>: the entry page of the site or mirror to search');
-    }
+    const config = await crawlConfigFor(global, options);
     const shard = shardFrom(options);
     const store = await loadAndIngestQueries(options.queries, () => CorpusStore.open(global.store));
     try {

@@ -1,7 +1,7 @@
 // `m2rag describe`: a context-aware description for every kept image (vision model or embedded).
 import { Command, Option } from 'commander';
 import { addStageOptions, configFor, globalOptions, shardFrom, withStore } from './common.js';
-import { runBuildSteps } from './build.js';
+import { runBuildSteps } from '../pipeline.js';
 
 export function register(program: Command): void {
   addStageOptions(

@@ -1,7 +1,7 @@
 // `m2rag process`: the processing stages over crawled pages (text, then images).
 import { Command } from 'commander';
 import { addStageOptions, configFor, globalOptions, shardFrom, withStore } from './common.js';
-import { runBuildSteps } from './build.js';
+import { runBuildSteps } from '../pipeline.js';
 
 export function register(program: Command): void {
   addStageOptions(

@@ -1,7 +1,7 @@
 // `m2rag score`: the score stage (every chunk and kept image scored against its query, kept or dropped).
 import { Command } from 'commander';
 import { addStageOptions, configFor, globalOptions, shardFrom, withStore } from './common.js';
-import { runBuildSteps } from './build.js';
+import { runBuildSteps } from '../pipeline.js';
 
 export function register(program: Command): void {
   addStageOptions(
