@@ -11,6 +11,8 @@ const crawler = new CheerioCrawler(
   {
     maxConcurrency: Number(concurrency),
     minConcurrency: Math.min(Number(concurrency), 2),
+    // The same start as m2rag's crawler: at full concurrency.
+    autoscaledPoolOptions: { desiredConcurrency: Number(concurrency) },
     useSessionPool: false,
     requestHandler: async ({ $ }) => {
       if ($('title').length >= 0) pages++;

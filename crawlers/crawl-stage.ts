@@ -2,7 +2,7 @@
 // pages with their images, then the auxiliary images. Search hits are stored before anything is
 // fetched, so a resumed run fetches exactly what the first run set out to fetch.
 import path from 'node:path';
-import { Configuration, log as crawleeLog, LogLevel } from 'crawlee';
+import { Configuration, log as crawleeLog, LogLevel } from '@crawlee/core';
 import { StageCounts, type Stage, type StageContext } from '../src/stage.js';
 import { occurrenceIdOf, stableId, type CorpusStore, type Query, type SearchHit } from '../storage/index.js';
 import { findChromium } from './fetch/chromium.js';
@@ -20,11 +20,11 @@ interface CrawlRun {
   images: ImageFetcher;
 }
 
-/** Crawlee's queues and state live inside the store, so a killed crawl resumes from the store alone. */
-export function crawleeConfigFor(storeDir: string, memoryMbytes: number): Configuration {
+/** Crawlee's queues and state live inside the store directory, never in the working directory. */
+export function crawleeConfigFor(storeDir: string, memoryMbytes: number, persistQueue: boolean): Configuration {
   return new Configuration({
     storageClientOptions: { localDataDirectory: path.join(storeDir, 'crawlee') },
-    persistStorage: true,
+    persistStorage: persistQueue,
     purgeOnStart: false,
     memoryMbytes,
   });
@@ -62,7 +62,7 @@ export class CrawlStage implements Stage {
     const pages = new PageCrawler({
       store: ctx.store,
       config,
-      crawleeConfig: crawleeConfigFor(ctx.store.dir, config.memoryMbytes),
+      crawleeConfig: crawleeConfigFor(ctx.store.dir, config.memoryMbytes, config.persistQueue),
       fetchOptions,
       policy,
       robots,

@@ -1,7 +1,7 @@
 // Finds the images a page uses, in document order, and marks each `<img>` with its occurrence index
 // (`data-m2rag-occurrence="k"`). The crawler stores the marked HTML, so text extraction later puts
 // `<IMAGE_PLACEHOLDER>[k]` exactly where occurrence k stood, with no second guess at which image is which.
-import type { CheerioAPI, Cheerio } from 'cheerio';
+import type { CheerioAPI } from 'cheerio';
 import type { Element } from 'domhandler';
 
 export const OCCURRENCE_ATTRIBUTE = 'data-m2rag-occurrence';
@@ -52,7 +52,7 @@ export function largestSrcsetCandidate(srcset: string): string | undefined {
   return [...candidates].sort((a, b) => (b.density ?? 1) - (a.density ?? 1))[0]!.url;
 }
 
-function domPathOf($: CheerioAPI, element: Element): string {
+function domPathOf(element: Element): string {
   const parts: string[] = [];
   let node: Element | null = element;
   while (node && node.type === 'tag') {
@@ -79,41 +79,55 @@ function resolveHttpUrl(raw: string | undefined, baseUrl: string): string | unde
   }
 }
 
-function chosenSource($: CheerioAPI, img: Cheerio<Element>): { raw?: string; source: 'img' | 'picture' } {
-  const picture = img.parent('picture');
-  if (picture.length > 0) {
-    const sources = picture.children('source[srcset]').toArray();
-    for (const source of sources) {
-      const best = largestSrcsetCandidate($(source).attr('srcset') ?? '');
+/** Nearest ancestor with the tag name (and the attribute, if named): a plain walk, no selector to compile. */
+function ancestor(element: Element, tag: string, attribute?: string): Element | undefined {
+  for (let node = element.parent; node && node.type === 'tag'; node = node.parent) {
+    const candidate = node as Element;
+    if (candidate.name === tag && (attribute === undefined || candidate.attribs[attribute] !== undefined)) return candidate;
+  }
+  return undefined;
+}
+
+function pictureOf(img: Element): Element | undefined {
+  const parent = img.parent as Element | null;
+  return parent?.type === 'tag' && parent.name === 'picture' ? parent : undefined;
+}
+
+function chosenSource(img: Element): { raw?: string; source: 'img' | 'picture' } {
+  const picture = pictureOf(img);
+  if (picture) {
+    for (const child of picture.children as Element[]) {
+      if (child.type !== 'tag' || child.name !== 'source') continue;
+      const best = largestSrcsetCandidate(child.attribs.srcset ?? '');
       if (best) return { raw: best, source: 'picture' };
     }
   }
   for (const attribute of ['srcset', ...LAZY_SRCSET_ATTRIBUTES]) {
-    const best = largestSrcsetCandidate(img.attr(attribute) ?? '');
+    const best = largestSrcsetCandidate(img.attribs[attribute] ?? '');
     if (best && !best.startsWith('data:')) return { raw: best, source: 'img' };
   }
   for (const attribute of LAZY_ATTRIBUTES) {
-    const value = img.attr(attribute);
+    const value = img.attribs[attribute];
     if (value) return { raw: value, source: 'img' };
   }
-  return { raw: img.attr('src'), source: 'img' };
+  return { raw: img.attribs.src, source: 'img' };
 }
 
-function attributesOf($: CheerioAPI, img: Cheerio<Element>): Record<string, string> {
+function attributesOf($: CheerioAPI, img: Element): Record<string, string> {
   const attributes: Record<string, string> = {};
   for (const name of ['alt', 'title', 'width', 'height', 'class', 'id', 'loading', 'srcset', 'role', 'aria-hidden']) {
-    const value = img.attr(name);
+    const value = img.attribs[name];
     if (value !== undefined) attributes[name] = value;
   }
-  const figure = img.closest('figure');
-  if (figure.length > 0) {
+  const figure = ancestor(img, 'figure');
+  if (figure) {
     attributes.inFigure = 'true';
-    const caption = figure.find('figcaption').first().text().replace(/\s+/g, ' ').trim();
+    const caption = $(figure).find('figcaption').first().text().replace(/\s+/g, ' ').trim();
     if (caption) attributes.figcaption = caption;
   }
-  if (img.parent('picture').length > 0) attributes.inPicture = 'true';
-  const link = img.closest('a[href]');
-  if (link.length > 0) attributes.linkHref = link.attr('href')!;
+  if (pictureOf(img)) attributes.inPicture = 'true';
+  const link = ancestor(img, 'a', 'href');
+  if (link) attributes.linkHref = link.attribs.href!;
   return attributes;
 }
 
@@ -125,16 +139,15 @@ export function findPageImages($: CheerioAPI, baseUrl: string): PageImageScan {
   const images: PageImage[] = [];
   const skipped: PageImageScan['skipped'] = [];
   $('img').each((_, element) => {
-    const img = $(element);
-    const domPath = domPathOf($, element);
-    const { raw, source } = chosenSource($, img);
+    const domPath = domPathOf(element);
+    const { raw, source } = chosenSource(element);
     const url = resolveHttpUrl(raw, baseUrl);
     if (!url) {
       skipped.push({ domPath, reason: raw ? (raw.trim().startsWith('data:') ? 'inline-data-uri' : 'unsupported-url') : 'no-src' });
       return;
     }
-    img.attr(OCCURRENCE_ATTRIBUTE, String(images.length));
-    images.push({ index: images.length, url, source, domPath, attributes: attributesOf($, img) });
+    element.attribs[OCCURRENCE_ATTRIBUTE] = String(images.length);
+    images.push({ index: images.length, url, source, domPath, attributes: attributesOf($, element) });
   });
   const ogImage = resolveHttpUrl($('meta[property="og:image"]').attr('content'), baseUrl);
   if (ogImage && !images.some((image) => image.url === ogImage)) {

@@ -4,7 +4,7 @@
 // 60-second timer on each update; started inside a handler, that timer pins the page's DOM for
 // a minute, and at crawl speed that is ~1 GB per 1,000 pages. Started here, it pins nothing.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { RequestQueue, type Dictionary, type Request, type Source } from 'crawlee';
+import { RequestQueue, type Dictionary, type Request, type Source } from '@crawlee/core';
 
 const outsideHandlers = AsyncLocalStorage.snapshot();
 

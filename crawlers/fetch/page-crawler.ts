@@ -4,8 +4,9 @@
 // every URL ends in a Fetch record: ok, failed or skipped, with its reason.
 import * as cheerio from 'cheerio';
 import type { CheerioAPI } from 'cheerio';
-import { CheerioCrawler, Configuration, PlaywrightCrawler, RequestQueue, type Request, type RequestOptions } from 'crawlee';
-import { chromium, type Route } from 'playwright-core';
+import { CheerioCrawler, type Configuration, type RequestQueue, type Request, type RequestOptions } from '@crawlee/cheerio';
+import type { PlaywrightCrawler } from '@crawlee/playwright';
+import type { Route } from 'playwright-core';
 import pLimit from 'p-limit';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../src/config.js';
@@ -108,7 +109,7 @@ export class PageCrawler {
     await (await DetachedRequestQueue.open(queueName, { config: this.env.crawleeConfig })).drop();
     const queue = await DetachedRequestQueue.open(queueName, { config: this.env.crawleeConfig });
     await queue.addRequests(toFetch);
-    const crawler = this.env.config.render ? this.browserCrawler(queue, run) : this.httpCrawler(queue, run);
+    const crawler = this.env.config.render ? await this.browserCrawler(queue, run) : this.httpCrawler(queue, run);
     await crawler.run();
     await queue.drop();
   }
@@ -134,6 +135,9 @@ export class PageCrawler {
       requestQueue: queue,
       maxConcurrency: config.concurrency,
       minConcurrency: Math.min(config.concurrency, 2),
+      // Start at full concurrency: Crawlee otherwise begins at the minimum and scales up only every
+      // 10 s, which is longer than a query's crawl usually lasts.
+      autoscaledPoolOptions: { desiredConcurrency: config.concurrency },
       maxRequestRetries: config.maxRetries,
       navigationTimeoutSecs: config.requestTimeoutSecs + 5,
       requestHandlerTimeoutSecs: config.requestTimeoutSecs * 4 + 30,
@@ -189,7 +193,9 @@ export class PageCrawler {
     );
   }
 
-  private browserCrawler(queue: RequestQueue, run: QueryRun): PlaywrightCrawler {
+  /** The browser crawler, loaded only for `--render` so plain crawls never load Playwright. */
+  private async browserCrawler(queue: RequestQueue, run: QueryRun): Promise<PlaywrightCrawler> {
+    const [{ PlaywrightCrawler }, { chromium }] = await Promise.all([import('@crawlee/playwright'), import('playwright-core')]);
     const policy = this.env.policy;
     return new PlaywrightCrawler(
       {

@@ -1,7 +1,7 @@
 // Crawlee's pluggable HTTP client, backed by safeFetch: CheerioCrawler keeps its queue, retries and
 // parsing, and every page request it makes (and every redirect hop) passes our safety policy,
 // per-host politeness and byte cap.
-import type { BaseHttpClient, HttpRequest, HttpResponse, RedirectHandler, ResponseTypes, StreamingHttpResponse } from 'crawlee';
+import type { BaseHttpClient, HttpRequest, HttpResponse, RedirectHandler, ResponseTypes, StreamingHttpResponse } from '@crawlee/core';
 import { readBody, safeFetch, type SafeFetchOptions } from './safe-http.js';
 
 export class SafeCrawleeHttpClient implements BaseHttpClient {
