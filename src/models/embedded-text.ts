@@ -4,6 +4,7 @@
 import type { EmbeddingsModel } from '@energetic-ai/embeddings';
 import { l2Normalize } from './openai.js';
 import type { TextEmbedder } from './types.js';
+import type { UsageMeter } from './usage.js';
 
 export const EMBEDDED_PROVIDER = 'embedded';
 
@@ -15,6 +16,9 @@ export class UniversalSentenceEncoder implements TextEmbedder {
   readonly model = 'universal-sentence-encoder-lite';
   readonly dimensions = 512;
   private loading?: Promise<EmbeddingsModel>;
+
+  /** With a meter, each forward pass counts as one request, so stage summaries show the local work too. */
+  constructor(private readonly meter?: UsageMeter) {}
 
   private load(): Promise<EmbeddingsModel> {
     this.loading ??= (async () => {
@@ -32,6 +36,7 @@ export class UniversalSentenceEncoder implements TextEmbedder {
       // The tokenizer yields no tokens for an empty string, which the graph rejects: embed a space instead.
       const batch = texts.slice(i, i + BATCH).map((text) => (text.trim() === '' ? ' ' : text));
       for (const vector of await model.embed(batch)) vectors.push(l2Normalize(Float32Array.from(vector)));
+      this.meter?.record(`${this.provider}:${this.model}`, { requests: 1 });
     }
     return vectors;
   }

@@ -89,7 +89,7 @@ export async function loadModels(config: Config, store: CorpusStore, options: Lo
   const cache = config.models.cache ? new ModelCache(store) : undefined;
   const meter = new UsageMeter();
 
-  const embedded = endpoints.embedding ? undefined : new UniversalSentenceEncoder();
+  const embedded = endpoints.embedding ? undefined : new UniversalSentenceEncoder(meter);
   const innerEmbedder = endpoints.embedding ? new OpenAiEmbeddings(endpoints.embedding, policy, meter) : embedded!;
   const textEmbedder = cache ? new CachedTextEmbedder(innerEmbedder, cache, meter, endpoints.embedding?.url) : innerEmbedder;
   const ocr = new PaddleOcr({ threads: config.models.threads });
