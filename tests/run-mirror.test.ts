@@ -3,7 +3,7 @@
 // cite images, eval must print its metrics table, and the M2RAG export must be loadable with plain
 // JSON and byte-identical when written twice.
 import assert from 'node:assert/strict';
-import { access, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CORPORA, runCli } from './helpers/cli.js';
@@ -75,6 +75,21 @@ test('build, run, eval and export on the mirror: generations cite images, a metr
     assert.equal(typeof image.description, 'string');
   }
   assert.match(a.get('README.md')!.toString(), /## Counts[\s\S]*\| queries \| 1 \|[\s\S]*minChunkScore \| 3/);
+
+  // Exporting again into an earlier export replaces it whole: a stray file does not survive.
+  await writeFile(path.join(outA, 'images', 'stale.png'), 'left over');
+  const again = await cli('export', '--format', 'm2rag', '--out', outA);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual([...(await filesOf(outA)).keys()].sort(), [...a.keys()].sort());
+  // A folder that holds something else is the user's data: refused, untouched.
+  const foreign = path.join(dir, 'my-notes');
+  await mkdir(foreign);
+  await writeFile(path.join(foreign, 'notes.txt'), 'mine');
+  const refused = await cli('export', '--format', 'm2rag', '--out', foreign);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /not empty and holds no earlier m2rag export/);
+  assert.deepEqual(await readdir(foreign), ['notes.txt']);
+  assert.deepEqual((await readdir(dir)).filter((name) => name.includes('.partial-')), []);
 });
 
 test('an empty store: run and eval exit 2 with one line saying what to do', async (t) => {

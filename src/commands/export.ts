@@ -1,32 +1,68 @@
 // `m2rag export`: the dataset in the M2RAG benchmark layout, as ShareGPT training data, or as flat JSONL.
+// The export is written to a staging folder beside `--out` and swapped in at the end, so `--out`
+// never mixes files of two exports and an interrupted export leaves the previous one intact.
+import { randomBytes } from 'node:crypto';
+import { access, readdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { configFor, globalOptions, withStore } from './common.js';
+import { UserError } from '../errors.js';
 import { scoreIdOf } from '../../scorers/score-stage.js';
-import { exportDataset, EXPORT_FORMATS, type ExportFormat } from '../../storage/export/index.js';
+import { exportDataset, EXPORT_FORMATS, EXPORT_MARKER, type ExportFormat } from '../../storage/export/index.js';
+
+/** `--out` may be missing, empty, or an earlier m2rag export; anything else is the user's data. */
+async function checkReplaceable(outDir: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(outDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    throw new UserError(`--out ${outDir}: cannot use it as an export folder (${code ?? String(error)})`);
+  }
+  if (entries.length === 0 || entries.includes(EXPORT_MARKER)) return;
+  throw new UserError(`--out ${outDir}: folder is not empty and holds no earlier m2rag export; give a new or empty folder`);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
 
 export function register(program: Command): void {
   program
     .command('export')
     .description('export the dataset: m2rag (benchmark layout with image files), sharegpt (training set) or jsonl (scored elements)')
     .addOption(new Option('--format <name>', 'export format').choices([...EXPORT_FORMATS]).default('m2rag'))
-    .requiredOption('--out <dir>', 'output directory (created if missing)')
+    .requiredOption('--out <dir>', 'output folder (created if missing; an earlier export there is replaced)')
     .action(async (options: { format: ExportFormat; out: string }, command: Command) => {
       const global = globalOptions(command);
       const config = await configFor(global);
-      await withStore(global, async (store) => {
-        const summary = await exportDataset(store, {
-          format: options.format,
-          outDir: options.out,
-          scoreIdOf,
-          sharegptMinMetric: config.run.sharegptMinMetric,
-          settings: {
-            'Image filters': config.images,
-            'Keep thresholds': config.score,
-            'Runner and ShareGPT selection': config.run,
-          },
+      const outDir = path.resolve(options.out);
+      await checkReplaceable(outDir);
+      const staging = `${outDir}.partial-${randomBytes(4).toString('hex')}`;
+      try {
+        await withStore(global, async (store) => {
+          const summary = await exportDataset(store, {
+            format: options.format,
+            outDir: staging,
+            scoreIdOf,
+            sharegptMinMetric: config.run.sharegptMinMetric,
+            settings: {
+              'Image filters': config.images,
+              'Keep thresholds': config.score,
+              'Runner and ShareGPT selection': config.run,
+            },
+          });
+          if (await exists(outDir)) await rm(outDir, { recursive: true });
+          await rename(staging, outDir);
+          const counts = Object.entries(summary.counts).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+          process.stdout.write(`export ${options.format} → ${options.out}: ${counts}\n`);
         });
-        const counts = Object.entries(summary.counts).map(([k, v]) => `${k}=${String(v)}`).join(' ');
-        process.stdout.write(`export ${options.format} → ${options.out}: ${counts}\n`);
-      });
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+      }
     });
 }

@@ -13,6 +13,9 @@ import { loadDescriptions } from './query-elements.js';
 import { buildShareGpt } from './sharegpt.js';
 
 export const EXPORT_FORMATS = ['m2rag', 'sharegpt', 'jsonl'] as const;
+
+/** Written into every export folder, so a later export knows it may replace the folder. */
+export const EXPORT_MARKER = '.m2rag-export';
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportOptions {
@@ -56,5 +59,6 @@ export async function exportDataset(store: CorpusStore, options: ExportOptions):
   }
   const card = await buildCard(store, { format: options.format, files, counts, settings: options.settings });
   await writeFile(path.join(options.outDir, 'README.md'), card);
+  await writeFile(path.join(options.outDir, EXPORT_MARKER), `${options.format}\n`);
   return { files, counts };
 }
