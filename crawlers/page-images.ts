@@ -65,10 +65,10 @@ function domPathOf(element: Element): string {
   return parts.join('>');
 }
 
-function resolveHttpUrl(raw: string | undefined, baseUrl: string): string | undefined {
-  if (!raw) return undefined;
-  const trimmed = raw.trim();
-  if (trimmed === '' || trimmed.startsWith('data:')) return undefined;
+/** `raw` resolved against `baseUrl`, without its fragment, when it is an http(s) URL. */
+export function resolveHttpUrl(raw: string | undefined, baseUrl: string): string | undefined {
+  const trimmed = raw?.trim();
+  if (!trimmed || trimmed.startsWith('data:')) return undefined;
   try {
     const url = new URL(trimmed, baseUrl);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { log } from '../../src/feedback.js';
 import { Bm25Index } from '../../src/text/bm25.js';
 import { stableId, type Query } from '../../storage/index.js';
-import { findPageImages } from '../page-images.js';
+import { findPageImages, resolveHttpUrl } from '../page-images.js';
 import { metaRefreshTarget } from '../fetch/html.js';
 import type { RobotsCache } from '../net/robots.js';
 import { readBody, safeFetch, type SafeFetchOptions } from '../net/safe-http.js';
@@ -36,17 +36,6 @@ export interface LocalSiteOptions {
 const TEXT_CAP = 50_000;
 const IMAGE_TEXT_CAP = 2_000;
 
-function normalizedUrl(raw: string, base: string): string | undefined {
-  try {
-    const url = new URL(raw, base);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-    url.hash = '';
-    return url.href;
-  } catch {
-    return undefined;
-  }
-}
-
 function clean(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
@@ -59,7 +48,7 @@ export async function crawlSite(site: string, options: LocalSiteOptions): Promis
   const index: SiteIndexFile = { site, builtAt: new Date().toISOString(), pages: [], images: [], failures: [] };
   const imageByUrl = new Map<string, SiteIndexFile['images'][number]>();
   const enqueue = (raw: string, base: string): void => {
-    const url = normalizedUrl(raw, base);
+    const url = resolveHttpUrl(raw, base);
     if (!url || !url.startsWith(origin + '/') || seen.has(url) || seen.size >= options.maxPages) return;
     seen.add(url);
     queue.push(url);

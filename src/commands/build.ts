@@ -1,9 +1,8 @@
 // `m2rag build`: every stage, in order, for a queries file.
 import { Command } from 'commander';
-import { addStageOptions, globalOptions, loadAndIngestQueries, shardFrom } from './common.js';
-import { addCrawlOptions, crawlConfigFor, type CrawlFlags } from './crawl.js';
-import { BUILD_STEPS, runBuildSteps } from '../pipeline.js';
-import { CorpusStore } from '../../storage/index.js';
+import { addStageOptions } from './common.js';
+import { addCrawlOptions, runStepsForQueries, type QueriesStepOptions } from './crawl.js';
+import { BUILD_STEPS } from '../pipeline.js';
 
 export function register(program: Command): void {
   addStageOptions(
@@ -13,15 +12,5 @@ export function register(program: Command): void {
         .description(`run every stage (${BUILD_STEPS.join(' → ')}) for a queries file`)
         .requiredOption('--queries <file>', 'queries file: JSONL ({"query", "id"?, "topic"?, "urls"?}) or one query a line'),
     ),
-  ).action(async (options: CrawlFlags & { queries: string; rank: number; worldSize: number; force: boolean }, command: Command) => {
-    const global = globalOptions(command);
-    const config = await crawlConfigFor(global, options);
-    const shard = shardFrom(options);
-    const store = await loadAndIngestQueries(options.queries, () => CorpusStore.open(global.store));
-    try {
-      await runBuildSteps(store, config, BUILD_STEPS, { shard, force: options.force });
-    } finally {
-      await store.close();
-    }
-  });
+  ).action((options: QueriesStepOptions, command: Command) => runStepsForQueries(options, command, BUILD_STEPS));
 }

@@ -10,7 +10,7 @@ import {
   shardFrom,
   type GlobalOptions,
 } from './common.js';
-import { runBuildSteps } from '../pipeline.js';
+import { runBuildSteps, type BuildStep } from '../pipeline.js';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import { CorpusStore } from '../../storage/index.js';
@@ -75,6 +75,21 @@ export async function crawlConfigFor(global: GlobalOptions, options: CrawlFlags)
   return config;
 }
 
+export type QueriesStepOptions = CrawlFlags & { queries: string; rank: number; worldSize: number; force: boolean };
+
+/** Loads the queries file (before touching the store), then runs the steps over the queries. */
+export async function runStepsForQueries(options: QueriesStepOptions, command: Command, steps: readonly BuildStep[]): Promise<void> {
+  const global = globalOptions(command);
+  const config = await crawlConfigFor(global, options);
+  const shard = shardFrom(options);
+  const store = await loadAndIngestQueries(options.queries, () => CorpusStore.open(global.store));
+  try {
+    await runBuildSteps(store, config, steps, { shard, force: options.force });
+  } finally {
+    await store.close();
+  }
+}
+
 export function register(program: Command): void {
   addStageOptions(
     addCrawlOptions(
@@ -83,15 +98,5 @@ export function register(program: Command): void {
         .description('find and fetch web pages and auxiliary images for each query')
         .requiredOption('--queries <file>', 'queries file: JSONL ({"query", "id"?, "topic"?, "urls"?}) or one query a line'),
     ),
-  ).action(async (options: CrawlFlags & { queries: string; rank: number; worldSize: number; force: boolean }, command: Command) => {
-    const global = globalOptions(command);
-    const config = await crawlConfigFor(global, options);
-    const shard = shardFrom(options);
-    const store = await loadAndIngestQueries(options.queries, () => CorpusStore.open(global.store));
-    try {
-      await runBuildSteps(store, config, ['crawl'], { shard, force: options.force });
-    } finally {
-      await store.close();
-    }
-  });
+  ).action((options: QueriesStepOptions, command: Command) => runStepsForQueries(options, command, ['crawl']));
 }
