@@ -15,7 +15,7 @@ import { descriptionsOf } from '../processors/describe/lookup.js';
 import type { CorpusStore, Description } from '../storage/index.js';
 import { runCli } from './helpers/cli.js';
 import { chatReply, errorReply, startOpenAiServer, userContent, type OpenAiServer } from './helpers/openai-server.js';
-import { buildMirrorStore, cluster, MIRROR, type Fixture } from './describe-fixture.js';
+import { buildMirrorStore, cluster, MIRROR, type Fixture } from './helpers/describe-store.js';
 import { tempDir } from './helpers/temp.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

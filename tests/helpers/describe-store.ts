@@ -5,9 +5,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as cheerio from 'cheerio';
 import sharp from 'sharp';
-import { findPageImages } from '../crawlers/page-images.js';
-import { CorpusStore, occurrenceIdOf, pageIdOf, queryIdOf, sha256Hex, type Image, type Occurrence } from '../storage/index.js';
-import { CORPORA } from './helpers/cli.js';
+import { findPageImages } from '../../crawlers/page-images.js';
+import { CorpusStore, occurrenceIdOf, pageIdOf, queryIdOf, sha256Hex, type Image, type Occurrence } from '../../storage/index.js';
+import { CORPORA } from './cli.js';
 
 export const MIRROR = path.join(CORPORA, 'wiki-ray-charles');
 const BASE = 'http://mirror.test/';
