@@ -1,6 +1,7 @@
 // The stages `m2rag build` runs, in order. Each step's stages are loaded only when the step runs,
 // so `m2rag stats` does not pay for Crawlee and `m2rag score` does not pay for Chromium.
 import type { Config } from './config.js';
+import { StageFailedError } from './errors.js';
 import { formatCounts, runStage, type Stage, type StageReport } from './stage.js';
 import type { CorpusStore, Shard } from '../storage/index.js';
 
@@ -18,7 +19,17 @@ export const STAGES: Record<BuildStep, () => Promise<Stage[]>> = {
   score: async () => [(await import('../scorers/score-stage.js')).createScoreStage()],
 };
 
-/** Runs the stages of the given steps in order, printing each stage's counts as it ends. */
+/**
+ * Every stage by name, in build order. A stage works on a query only once all earlier stages have
+ * finished it, and (re)doing a query clears the later stages' markers for it, so they redo it too.
+ */
+export const STAGE_ORDER = ['crawl', 'process-text', 'process-images', 'describe', 'score'] as const;
+
+/**
+ * Runs the stages of the given steps in order, printing each stage's counts as it ends. A stage in
+ * which every query it tried failed stops the run (exit 1); partial failures are counted and retried
+ * by the next run.
+ */
 export async function runBuildSteps(
   store: CorpusStore,
   config: Config,
@@ -28,9 +39,20 @@ export async function runBuildSteps(
   const reports: StageReport[] = [];
   for (const step of steps) {
     for (const stage of await STAGES[step]()) {
-      const report = await runStage(stage, store, { config, shard: options.shard, force: options.force });
+      const position = STAGE_ORDER.indexOf(stage.name as (typeof STAGE_ORDER)[number]);
+      if (position < 0) throw new Error(`stage ${stage.name} is missing from STAGE_ORDER`);
+      const report = await runStage(stage, store, {
+        config,
+        shard: options.shard,
+        force: options.force,
+        requires: STAGE_ORDER.slice(0, position),
+        invalidates: STAGE_ORDER.slice(position + 1),
+      });
       process.stderr.write(formatCounts(report) + '\n');
       reports.push(report);
+      if (report.queries > 0 && report.failed === report.queries) {
+        throw new StageFailedError(`${stage.name}: all ${report.failed} queries it tried failed (see the log above); fix the cause and run the same command again`);
+      }
     }
   }
   return reports;

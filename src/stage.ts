@@ -48,6 +48,10 @@ export interface RunStageOptions {
   shard?: Shard;
   /** Re-run queries already marked done. */
   force?: boolean;
+  /** Stages a query must have finished first; until then the query waits (it is not marked done). */
+  requires?: readonly string[];
+  /** Stages whose work for a query is stale once this stage (re)does it: their markers are cleared. */
+  invalidates?: readonly string[];
 }
 
 export interface StageReport {
@@ -64,7 +68,12 @@ export async function runStage(stage: Stage, store: CorpusStore, options: RunSta
   const todo: Query[] = [];
   let skipped = 0;
   for await (const query of store.iterate('queries', { shard })) {
-    if (!options.force && (await store.isStageDone(stage.name, query.id))) skipped++;
+    if (!options.force && (await store.isStageDone(stage.name, query.id))) {
+      skipped++;
+      continue;
+    }
+    const missing = await firstUnfinished(store, options.requires ?? [], query.id);
+    if (missing) ctx.counts.add(`queries-waiting-for:${missing}`);
     else todo.push(query);
   }
   let failed = 0;
@@ -75,7 +84,9 @@ export async function runStage(stage: Stage, store: CorpusStore, options: RunSta
       try {
         const counts = await stage.runQuery(query, ctx);
         ctx.counts.merge(counts);
-        await store.batch().markStageDone(stage.name, query.id, counts).write();
+        const batch = store.batch().markStageDone(stage.name, query.id, counts);
+        for (const later of options.invalidates ?? []) batch.clearStageDone(later, query.id);
+        await batch.write();
         ctx.counts.add('queries');
       } catch (error) {
         // A query that fails is left unmarked, so the next run retries it; the stage goes on.
@@ -93,6 +104,11 @@ export async function runStage(stage: Stage, store: CorpusStore, options: RunSta
   await store.addStageStats(stage.name, ctx.counts.counts);
   progress.done({ counts: ctx.counts.counts });
   return { stage: stage.name, queries: todo.length, skipped, failed, counts: ctx.counts.counts };
+}
+
+async function firstUnfinished(store: CorpusStore, stages: readonly string[], queryId: string): Promise<string | undefined> {
+  for (const name of stages) if (!(await store.isStageDone(name, queryId))) return name;
+  return undefined;
 }
 
 /** One readable line of a stage's counts, for the end of a command. */

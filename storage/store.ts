@@ -83,6 +83,10 @@ export class StoreBatch {
     return this.put('stageMarkers', { stage, queryId, doneAt: new Date().toISOString(), counts });
   }
 
+  clearStageDone(stage: string, queryId: string): this {
+    return this.del('stageMarkers', stage + SEP + queryId);
+  }
+
   /** Blob bytes are written to their files before the records that point to them are committed. */
   putBlob(bytes: Uint8Array): this {
     this.blobWrites.push(this.store.blobs.put(bytes));

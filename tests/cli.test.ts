@@ -50,3 +50,22 @@ test('a config file with an API key in it is refused with one clear line', async
   assert.match(stderr, /models\.apiKey: API keys are read from environment variables only/);
   assert.doesNotMatch(stderr, /sk-123/);
 });
+
+test('a build whose search fails for every query exits 1 and marks no later stage done', async (t) => {
+  const dir = await tempDir(t);
+  const queries = path.join(dir, 'q.txt');
+  await writeFile(queries, 'ray charles\npiano\n');
+  const config = path.join(dir, 'm2rag.yaml');
+  // Nothing listens on the discard port: the search request is refused at once.
+  await writeFile(config, 'crawl:\n  wikipediaUrl: http://127.0.0.1:9/w/api.php\n  allowPrivate: true\n');
+  const store = path.join(dir, 'store');
+  const build = await runCli(['--store', store, '--config', config, 'build', '--queries', queries]);
+  assert.equal(build.code, 1, build.stderr);
+  assert.match(build.stderr, /crawl: all 2 queries it tried failed/);
+  const stats = JSON.parse((await runCli(['--store', store, 'stats', '--json'])).stdout);
+  assert.equal(stats.stages.crawl.queriesDone, 0);
+  assert.equal(stats.stages['process-text'], undefined, 'the build stopped before processing');
+  const process = await runCli(['--store', store, 'process']);
+  assert.equal(process.code, 0);
+  assert.match(process.stderr, /process-text: queries-waiting-for:crawl=2/);
+});

@@ -69,3 +69,23 @@ test('shards of a stage together cover every query exactly once', async (t) => {
   assert.equal(calls.length, 20);
   assert.equal(new Set(calls).size, 20);
 });
+
+test('a stage waits for the stages it requires, and redoing a query clears the later stages for it', async (t) => {
+  const store = await CorpusStore.open(await tempDir(t));
+  t.after(() => store.close());
+  const config = await loadConfig(undefined);
+  const { queries } = parseQueries('q.txt', 'alpha\nbeta\n');
+  await ingestQueries(store, queries);
+  const [alpha, beta] = queries.map((q) => q.id) as [string, string];
+  await store.batch().markStageDone('upstream', alpha).write();
+
+  const calls: string[] = [];
+  const report = await runStage(pageStage(calls), store, { config, requires: ['upstream'] });
+  assert.deepEqual(calls, [alpha]);
+  assert.equal(report.counts['queries-waiting-for:upstream'], 1);
+  assert.equal(await store.isStageDone('demo', beta), false, 'a waiting query is not marked done');
+
+  await store.batch().markStageDone('downstream', alpha).write();
+  await runStage(pageStage([]), store, { config, force: true, invalidates: ['downstream'] });
+  assert.equal(await store.isStageDone('downstream', alpha), false);
+});

@@ -41,6 +41,8 @@ export async function buildMirrorStore(dir: string, queryText: string, pages: Fi
   const queryId = queryIdOf(queryText);
   const now = new Date().toISOString();
   const batch = store.batch().put('queries', { id: queryId, query: queryText, createdAt: now });
+  // The stages this fixture stands in for have finished the query, as a real build leaves it.
+  for (const stage of ['crawl', 'process-text', 'process-images']) batch.markStageDone(stage, queryId);
   const images = new Map<string, Image>();
   const imageIds = new Map<string, string>();
   const occurrences: Occurrence[] = [];

@@ -96,12 +96,12 @@ export async function addMirrorPage(store: CorpusStore, queryId: string, name: s
   return { pageId, url, file: article.file };
 }
 
-/** Stores the queries and their mirror pages; returns each page by the name it was served under. */
+/** Stores the queries (marked crawled, as the crawl stage leaves them) and their mirror pages; returns each page by the name it was served under. */
 export async function buildMirrorStore(store: CorpusStore, queries: MirrorQuery[]): Promise<Record<string, MirrorPage>> {
   const pages: Record<string, MirrorPage> = {};
   for (const { query, pages: names } of queries) {
     const queryId = queryIdOf(query);
-    await store.put('queries', { id: queryId, query, createdAt: new Date().toISOString() });
+    await store.batch().put('queries', { id: queryId, query, createdAt: new Date().toISOString() }).markStageDone('crawl', queryId).write();
     for (const name of names) pages[name] = await addMirrorPage(store, queryId, name);
   }
   return pages;
