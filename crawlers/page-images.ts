@@ -3,6 +3,7 @@
 // `<IMAGE_PLACEHOLDER>[k]` exactly where occurrence k stood, with no second guess at which image is which.
 import type { CheerioAPI } from 'cheerio';
 import type { Element } from 'domhandler';
+import { occurrenceIdOf, type Occurrence } from '../storage/index.js';
 
 export const OCCURRENCE_ATTRIBUTE = 'data-m2rag-occurrence';
 
@@ -154,4 +155,18 @@ export function findPageImages($: CheerioAPI, baseUrl: string): PageImageScan {
     images.push({ index: images.length, url: ogImage, source: 'og:image', domPath: 'head>meta[property=og:image]', attributes: {} });
   }
   return { images, skipped };
+}
+
+/** The Occurrence record of one page image: where it stood, how it was marked up, which bytes it is. */
+export function pageOccurrenceOf(pageId: string, image: PageImage, imageId: string | undefined): Occurrence {
+  return {
+    id: occurrenceIdOf(pageId, image.index),
+    kind: 'page',
+    pageId,
+    index: image.index,
+    url: image.url,
+    imageId,
+    domPath: image.domPath,
+    attributes: image.source === 'og:image' ? image.attributes : { ...image.attributes, source: image.source },
+  };
 }

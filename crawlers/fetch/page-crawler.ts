@@ -11,8 +11,8 @@ import pLimit from 'p-limit';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../src/config.js';
 import type { StageCounts } from '../../src/stage.js';
-import { occurrenceIdOf, pageIdOf, stableId, type CorpusStore, type Fetch, type Occurrence, type SearchHit, type StoreBatch } from '../../storage/index.js';
-import { findPageImages } from '../page-images.js';
+import { pageIdOf, stableId, type CorpusStore, type Fetch, type SearchHit, type StoreBatch } from '../../storage/index.js';
+import { findPageImages, pageOccurrenceOf } from '../page-images.js';
 import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
 import type { RobotsCache } from '../net/robots.js';
 import type { SafeFetchOptions } from '../net/safe-http.js';
@@ -322,16 +322,7 @@ export class PageCrawler {
     const outcomes = await Promise.all(scan.images.map((image) => limit(() => images.fetch(image.url))));
     scan.images.forEach((image, k) => {
       const outcome = outcomes[k]!;
-      const occurrence: Occurrence = {
-        id: occurrenceIdOf(pageId, image.index),
-        kind: 'page',
-        pageId,
-        index: image.index,
-        url: image.url,
-        imageId: outcome.imageId,
-        domPath: image.domPath,
-        attributes: image.source === 'og:image' ? image.attributes : { ...image.attributes, source: image.source },
-      };
+      const occurrence = pageOccurrenceOf(pageId, image, outcome.imageId);
       batch.put('occurrences', occurrence).link('page-occurrences', pageId, occurrence.id);
       if (outcome.imageId) batch.link('image-occurrences', outcome.imageId, occurrence.id);
       if (!outcome.reused) batch.put('fetches', outcome.fetch);

@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as cheerio from 'cheerio';
 import { CORPORA } from './cli.js';
-import { findPageImages } from '../../crawlers/page-images.js';
+import { findPageImages, pageOccurrenceOf } from '../../crawlers/page-images.js';
 import { sniffImageType } from '../../crawlers/net/sniff.js';
-import { CorpusStore, occurrenceIdOf, pageIdOf, queryIdOf, sha256Hex, type Occurrence } from '../../storage/index.js';
+import { CorpusStore, pageIdOf, queryIdOf, sha256Hex } from '../../storage/index.js';
 
 export const MIRROR = path.join(CORPORA, 'wiki-ray-charles');
 /** The origin the fixture pretends the mirror was crawled from. */
@@ -67,16 +67,7 @@ export async function addMirrorPage(store: CorpusStore, queryId: string, name: s
     if (bytes && mime && imageId) {
       batch.putBlob(bytes).put('images', { id: imageId, bytes: bytes.length, mime, firstUrl: image.url, fetchedAt: at });
     }
-    const occurrence: Occurrence = {
-      id: occurrenceIdOf(pageId, image.index),
-      kind: 'page',
-      pageId,
-      index: image.index,
-      url: image.url,
-      imageId,
-      domPath: image.domPath,
-      attributes: image.source === 'og:image' ? image.attributes : { ...image.attributes, source: image.source },
-    };
+    const occurrence = pageOccurrenceOf(pageId, image, imageId);
     batch.put('occurrences', occurrence).link('page-occurrences', pageId, occurrence.id);
     if (imageId) batch.link('image-occurrences', imageId, occurrence.id);
   }
