@@ -36,9 +36,12 @@ test('a queries file with a bad line 3 exits 2, names :3:, and leaves the store 
   assert.deepEqual(await readdir(dir), ['bad.jsonl']);
 });
 
-test('an unknown flag or a bad number is a usage error (exit 2)', async () => {
+test('an unknown flag or a bad number is a usage error (exit 2) with one line saying why', async (t) => {
   assert.equal((await runCli(['stats', '--no-such-flag'])).code, 2);
   assert.equal((await runCli(['build', '--queries', 'x', '--world-size', 'zero'])).code, 2);
+  const shard = await runCli(['--store', path.join(await tempDir(t), 's'), 'process', '--rank', '2', '--world-size', '2']);
+  assert.equal(shard.code, 2);
+  assert.equal(shard.stderr, 'm2rag: --rank 2 must be below --world-size 2 (ranks are 0 to 1)\n');
 });
 
 test('a config file with an API key in it is refused with one clear line', async (t) => {

@@ -1,6 +1,7 @@
 // What every command shares: the global options, opening the store, shard flags, config loading.
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
+import { UserError } from '../errors.js';
 import { ingestQueries, readQueriesFile } from '../queries.js';
 import { log } from '../feedback.js';
 import { CorpusStore, type Shard } from '../../storage/index.js';
@@ -48,7 +49,7 @@ export function addStageOptions(command: Command): Command {
 
 export function shardFrom(options: { rank: number; worldSize: number }): Shard {
   if (options.rank >= options.worldSize) {
-    throw new InvalidArgumentError(`--rank ${options.rank} must be below --world-size ${options.worldSize}`);
+    throw new UserError(`--rank ${options.rank} must be below --world-size ${options.worldSize} (ranks are 0 to ${options.worldSize - 1})`);
   }
   return { rank: options.rank, worldSize: options.worldSize };
 }
