@@ -11,7 +11,7 @@ import { parseHTML } from 'linkedom';
 import { CORPORA } from '../tests/helpers/cli.js';
 import { decodeHtmlBytes } from '../processors/text/decode.js';
 import { extractMainContent } from '../processors/text/extract.js';
-import { markPageImages } from '../processors/text/extract-files.js';
+import { markImagesInHtml } from '../crawlers/page-images.js';
 import { scoreExtraction, type ExtractionScore } from '../processors/text/score.js';
 
 const DATASET = path.join(CORPORA, 'article-extraction');
@@ -33,7 +33,7 @@ type Extractor = (html: string) => string;
 const extractors: Record<string, Extractor> = {
   'readability.js (linkedom)': (html) => new Readability(parseHTML(html).document as unknown as Document).parse()?.textContent ?? '',
   'm2rag (extraction only, HTML as crawled)': (html) => extractMainContent(html).text,
-  'm2rag (+ image marking, as `m2rag extract`)': (html) => extractMainContent(markPageImages(html, 'https://example.org/')).text,
+  'm2rag (+ image marking, as `m2rag extract`)': (html) => extractMainContent(markImagesInHtml(html, 'https://example.org/')).text,
 };
 
 interface Row extends ExtractionScore {

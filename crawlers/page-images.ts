@@ -3,6 +3,7 @@
 // `<IMAGE_PLACEHOLDER>[k]` exactly where occurrence k stood, with no second guess at which image is which.
 import type { CheerioAPI } from 'cheerio';
 import type { Element } from 'domhandler';
+import { Parser } from 'htmlparser2';
 import { occurrenceIdOf, type Occurrence } from '../storage/index.js';
 
 export const OCCURRENCE_ATTRIBUTE = 'data-m2rag-occurrence';
@@ -94,24 +95,27 @@ function pictureOf(img: Element): Element | undefined {
   return parent?.type === 'tag' && parent.name === 'picture' ? parent : undefined;
 }
 
-function chosenSource(img: Element): { raw?: string; source: 'img' | 'picture' } {
-  const picture = pictureOf(img);
-  if (picture) {
-    for (const child of picture.children as Element[]) {
-      if (child.type !== 'tag' || child.name !== 'source') continue;
-      const best = largestSrcsetCandidate(child.attribs.srcset ?? '');
-      if (best) return { raw: best, source: 'picture' };
-    }
+/** Which URL an `<img>` names: its `<picture>`'s sources first, then srcset, lazy attributes, src. */
+function chooseSource(attribs: Record<string, string>, pictureSrcsets: string[] | undefined): { raw?: string; source: 'img' | 'picture' } {
+  for (const srcset of pictureSrcsets ?? []) {
+    const best = largestSrcsetCandidate(srcset);
+    if (best) return { raw: best, source: 'picture' };
   }
   for (const attribute of ['srcset', ...LAZY_SRCSET_ATTRIBUTES]) {
-    const best = largestSrcsetCandidate(img.attribs[attribute] ?? '');
+    const best = largestSrcsetCandidate(attribs[attribute] ?? '');
     if (best && !best.startsWith('data:')) return { raw: best, source: 'img' };
   }
   for (const attribute of LAZY_ATTRIBUTES) {
-    const value = img.attribs[attribute];
+    const value = attribs[attribute];
     if (value) return { raw: value, source: 'img' };
   }
-  return { raw: img.attribs.src, source: 'img' };
+  return { raw: attribs.src, source: 'img' };
+}
+
+function pictureSrcsetsOf(img: Element): string[] | undefined {
+  const picture = pictureOf(img);
+  if (!picture) return undefined;
+  return (picture.children as Element[]).filter((child) => child.type === 'tag' && child.name === 'source').map((source) => source.attribs.srcset ?? '');
 }
 
 function attributesOf($: CheerioAPI, img: Element): Record<string, string> {
@@ -141,7 +145,7 @@ export function findPageImages($: CheerioAPI, baseUrl: string): PageImageScan {
   const skipped: PageImageScan['skipped'] = [];
   $('img').each((_, element) => {
     const domPath = domPathOf(element);
-    const { raw, source } = chosenSource(element);
+    const { raw, source } = chooseSource(element.attribs, pictureSrcsetsOf(element));
     const url = resolveHttpUrl(raw, baseUrl);
     if (!url) {
       skipped.push({ domPath, reason: raw ? (raw.trim().startsWith('data:') ? 'inline-data-uri' : 'unsupported-url') : 'no-src' });
@@ -169,4 +173,40 @@ export function pageOccurrenceOf(pageId: string, image: PageImage, imageId: stri
     domPath: image.domPath,
     attributes: image.source === 'og:image' ? image.attributes : { ...image.attributes, source: image.source },
   };
+}
+
+/**
+ * The same marks as findPageImages, inserted into the HTML text while streaming through it, with no
+ * DOM built or serialized: for offline files, whose marked HTML is only parsed once more, by extraction.
+ */
+export function markImagesInHtml(html: string, baseUrl: string): string {
+  const insertAt: number[] = [];
+  const open: string[] = [];
+  const pictureSrcsets: string[][] = [];
+  const parser = new Parser(
+    {
+      onopentag(name, attribs) {
+        const parent = open.at(-1);
+        if (name === 'picture') pictureSrcsets.push([]);
+        else if (name === 'source' && parent === 'picture') pictureSrcsets.at(-1)!.push(attribs.srcset ?? '');
+        else if (name === 'img' && resolveHttpUrl(chooseSource(attribs, parent === 'picture' ? pictureSrcsets.at(-1) : undefined).raw, baseUrl)) {
+          insertAt.push(parser.startIndex + '<img'.length);
+        }
+        open.push(name);
+      },
+      onclosetag(name) {
+        open.pop();
+        if (name === 'picture') pictureSrcsets.pop();
+      },
+    },
+    { decodeEntities: true },
+  );
+  parser.end(html);
+  let marked = '';
+  let from = 0;
+  insertAt.forEach((at, k) => {
+    marked += `${html.slice(from, at)} ${OCCURRENCE_ATTRIBUTE}="${k}"`;
+    from = at;
+  });
+  return marked + html.slice(from);
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { CORPORA } from './helpers/cli.js';
 import { buildOccurrenceContext, extractMarkdownContext, nearestHeadingAbove } from '../processors/images/context.js';
-import { markPageImages } from '../processors/text/extract-files.js';
+import { markImagesInHtml } from '../crawlers/page-images.js';
 import { extractMainContent } from '../processors/text/extract.js';
 import { countTokens } from '../src/text/tokens.js';
 import type { Occurrence } from '../storage/index.js';
@@ -18,7 +18,7 @@ const BUDGET = { tokensAbove: 256, tokensBelow: 256 };
 async function mirrorMarkdown(page: string): Promise<string> {
   const html = await readFile(path.join(MIRROR, page), 'utf8');
   // An http base URL, as when crawled from the mirror served on 127.0.0.1.
-  return extractMainContent(markPageImages(html, `http://127.0.0.1:8080/A/${encodeURIComponent(page)}`)).markdown;
+  return extractMainContent(markImagesInHtml(html, `http://127.0.0.1:8080/A/${encodeURIComponent(page)}`)).markdown;
 }
 
 function pageOccurrence(index: number, attributes: Record<string, string> = {}): Occurrence {

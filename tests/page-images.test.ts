@@ -1,11 +1,11 @@
 // Image discovery on real mirror pages and on the lazy/srcset/picture forms pages use.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import * as cheerio from 'cheerio';
 import { CORPORA } from './helpers/cli.js';
-import { findPageImages, largestSrcsetCandidate, OCCURRENCE_ATTRIBUTE } from '../crawlers/page-images.js';
+import { findPageImages, largestSrcsetCandidate, markImagesInHtml, OCCURRENCE_ATTRIBUTE } from '../crawlers/page-images.js';
 
 test('srcset: the widest candidate, else the densest', () => {
   assert.equal(largestSrcsetCandidate('a.jpg 320w, b.jpg 1024w, c.jpg 640w'), 'b.jpg');
@@ -43,4 +43,24 @@ test('a real mirror article: every image found in order and marked', async () =>
   assert.ok(images.filter((i) => i.source !== 'og:image').length <= imgCount);
   assert.ok(images.every((i) => i.url.startsWith('http://127.0.0.1/')));
   assert.equal($(`img[${OCCURRENCE_ATTRIBUTE}]`).length, images.filter((i) => i.source !== 'og:image').length);
+});
+
+test('streaming marks (offline extraction) pick the same images as the DOM marks (crawler) on every mirror page', async () => {
+  const dir = path.join(CORPORA, 'wiki-ray-charles/A');
+  const base = 'http://127.0.0.1/A/page.html';
+  const markedSources = (html: string) => {
+    const $ = cheerio.load(html);
+    return $(`img[${OCCURRENCE_ATTRIBUTE}]`)
+      .toArray()
+      .map((img) => `${$(img).attr(OCCURRENCE_ATTRIBUTE)}:${$(img).attr('src')}`);
+  };
+  let compared = 0;
+  for (const name of await readdir(dir)) {
+    const html = await readFile(path.join(dir, name), 'utf8');
+    const $ = cheerio.load(html);
+    findPageImages($, base);
+    assert.deepEqual(markedSources(markImagesInHtml(html, base)), markedSources($.html()), name);
+    compared += markedSources($.html()).length;
+  }
+  assert.ok(compared > 100, `compared ${compared} marked images`);
 });

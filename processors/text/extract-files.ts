@@ -1,10 +1,9 @@
 // Offline extraction of HTML files (`.html`, `.html.gz`) as `m2rag extract` and the benchmark run
-// it: decode, mark images as the crawler does (findPageImages), extract. A bad file gives an empty
+// it: decode, mark images as the crawler does (markImagesInHtml), extract. A bad file gives an empty
 // result with its reason, never an exception.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import * as cheerio from 'cheerio';
-import { findPageImages } from '../../crawlers/page-images.js';
+import { markImagesInHtml } from '../../crawlers/page-images.js';
 import { decodeHtmlBytes } from './decode.js';
 import { extractMainContent, type ExtractedContent } from './extract.js';
 
@@ -32,17 +31,6 @@ export async function listHtmlFiles(target: string): Promise<string[]> {
 }
 
 /**
- * HTML with every image marked by its occurrence index, as the crawler stores it. Parsed with
- * htmlparser2 (cheerio's `xml: { xmlMode: false }`), the parser linkedom uses too: several times
- * faster than parse5 on large pages, and it reads the page the same way extraction will.
- */
-export function markPageImages(html: string, baseUrl: string): string {
-  const $ = cheerio.load(html, { xml: { xmlMode: false, decodeEntities: true } });
-  findPageImages($, baseUrl);
-  return $.html();
-}
-
-/**
  * Offline files have no origin, and findPageImages keeps only http(s) images: relative image URLs
  * resolve against `https://offline.invalid/<file name>` (a reserved, never-resolving host), so every
  * image still gets its placeholder.
@@ -64,7 +52,7 @@ export async function extractFile(file: string): Promise<ExtractedFile> {
   const decoded = decodeHtmlBytes(bytes);
   if (!decoded.ok) return { name, file, warning: decoded.reason };
   try {
-    const marked = markPageImages(decoded.html, offlineBaseUrl(file));
+    const marked = markImagesInHtml(decoded.html, offlineBaseUrl(file));
     return { name, file, content: extractMainContent(marked) };
   } catch (error) {
     return { name, file, warning: `extraction failed (${(error as Error).message})` };
