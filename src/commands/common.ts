@@ -4,6 +4,7 @@ import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
 import { UserError } from '../errors.js';
 import { ingestQueries, readQueriesFile } from '../queries.js';
 import { log } from '../feedback.js';
+import { runBuildSteps, type BuildStep } from '../pipeline.js';
 import { CorpusStore, type Shard } from '../../storage/index.js';
 
 export interface GlobalOptions {
@@ -67,4 +68,18 @@ export async function loadAndIngestQueries(file: string, store: () => Promise<Co
   const { added, existing } = await ingestQueries(opened, queries);
   log.info({ file, queries: queries.length, added, alreadyStored: existing, duplicates: duplicates.length }, 'queries loaded');
   return opened;
+}
+
+export interface StageFlags {
+  rank: number;
+  worldSize: number;
+  force: boolean;
+}
+
+/** A stage command over the queries already in the store (`process`, `describe`, `score`). */
+export async function runStepsOnStore(command: Command, options: StageFlags, steps: readonly BuildStep[], overrides: ConfigOverrides = {}): Promise<void> {
+  const global = globalOptions(command);
+  const config = await configFor(global, overrides);
+  const shard = shardFrom(options);
+  await withStore(global, (store) => runBuildSteps(store, config, steps, { shard, force: options.force }));
 }

@@ -1,7 +1,6 @@
 // `m2rag describe`: a context-aware description for every kept image (vision model or embedded).
 import { Command, Option } from 'commander';
-import { addStageOptions, configFor, globalOptions, shardFrom, withStore } from './common.js';
-import { runBuildSteps } from '../pipeline.js';
+import { addStageOptions, runStepsOnStore, type StageFlags } from './common.js';
 
 export function register(program: Command): void {
   addStageOptions(
@@ -13,10 +12,7 @@ export function register(program: Command): void {
           .choices(['auto', 'vision-model', 'context-template'])
           .default(undefined),
       ),
-  ).action(async (options: { rank: number; worldSize: number; force: boolean; method?: 'auto' | 'vision-model' | 'context-template' }, command: Command) => {
-    const global = globalOptions(command);
-    const config = await configFor(global, { models: { describeMethod: options.method } });
-    const shard = shardFrom(options);
-    await withStore(global, (store) => runBuildSteps(store, config, ['describe'], { shard, force: options.force }));
-  });
+  ).action((options: StageFlags & { method?: 'auto' | 'vision-model' | 'context-template' }, command: Command) =>
+    runStepsOnStore(command, options, ['describe'], { models: { describeMethod: options.method } }),
+  );
 }
