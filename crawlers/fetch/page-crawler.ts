@@ -21,10 +21,12 @@ import { CHROMIUM_ARGS } from './chromium.js';
 import { failureOf } from './failure.js';
 import { DetachedRequestQueue } from './detached-queue.js';
 import { canonicalUrlOf, metaRefreshTarget } from './html.js';
+import { periodicGarbageCollection } from './heap.js';
 import type { ImageFetcher } from './image-fetcher.js';
 
 const MAX_META_REDIRECTS = 10;
 const IMAGES_PER_PAGE_IN_FLIGHT = 4;
+const PAGES_BETWEEN_COLLECTIONS = 100;
 
 export function pageFetchIdOf(url: string): string {
   return stableId('page', url);
@@ -80,6 +82,8 @@ function putFetches(batch: StoreBatch, data: PageRequestData, url: string, recor
 }
 
 export class PageCrawler {
+  private readonly pageStored = periodicGarbageCollection(PAGES_BETWEEN_COLLECTIONS);
+
   constructor(private readonly env: PageCrawlEnv) {}
 
   /** Fetches the query's web hits (and the pages they redirect to) and stores them. */
@@ -283,6 +287,7 @@ export class PageCrawler {
     await this.addPage(counts, batch, $, { pageId, url, canonicalUrl, page, at });
     await batch.write();
     counts.add('pages-stored');
+    this.pageStored();
   }
 
   private async followRefresh(
