@@ -1,19 +1,14 @@
 // What the crawler reads from a page's HTML besides its images: meta-refresh redirects and the
 // canonical URL.
 import type { CheerioAPI } from 'cheerio';
+import { resolveHttpUrl } from '../page-images.js';
 
 /** Longest meta-refresh delay still treated as a redirect (longer ones are page reloads, not moves). */
 const MAX_REFRESH_DELAY_SECONDS = 10;
 
+/** A URL from an attribute, which meta-refresh content may wrap in quotes. */
 function resolveHttp(raw: string, base: string): string | undefined {
-  try {
-    const url = new URL(raw.trim().replace(/^['"]|['"]$/g, ''), base);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-    url.hash = '';
-    return url.href;
-  } catch {
-    return undefined;
-  }
+  return resolveHttpUrl(raw.trim().replace(/^['"]|['"]$/g, ''), base);
 }
 
 /** The target of `<meta http-equiv="refresh" content="0;url=...">`, if the page is such a redirect. */

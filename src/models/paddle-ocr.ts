@@ -40,6 +40,18 @@ interface RgbImage {
 
 type Box = [left: number, top: number, right: number, bottom: number];
 
+const REC_MEAN = [0.5, 0.5, 0.5];
+const REC_STD = [0.5, 0.5, 0.5];
+
+/** The model input: BGR planes (PaddleOCR's channel order) from interleaved RGB pixels, normalized per channel. */
+function bgrPlanes(pixels: Buffer, channels: number, plane: number, mean: readonly number[], std: readonly number[]): Float32Array {
+  const input = new Float32Array(3 * plane);
+  for (let i = 0; i < plane; i++) {
+    for (let c = 0; c < 3; c++) input[c * plane + i] = (pixels[i * channels + (2 - c)]! / 255 - mean[c]!) / std[c]!;
+  }
+  return input;
+}
+
 export class PaddleOcr implements OcrEngine {
   readonly provider = EMBEDDED_PROVIDER;
   readonly model = 'paddleocr-pp-ocrv4';
@@ -88,14 +100,7 @@ export class PaddleOcr implements OcrEngine {
       .resize(width, height, { fit: 'fill' })
       .raw()
       .toBuffer();
-    const plane = width * height;
-    const input = new Float32Array(3 * plane);
-    for (let i = 0; i < plane; i++) {
-      for (let c = 0; c < 3; c++) {
-        // BGR planes from RGB pixels.
-        input[c * plane + i] = (resized[i * channels + (2 - c)]! / 255 - DET_MEAN[c]!) / DET_STD[c]!;
-      }
-    }
+    const input = bgrPlanes(resized, channels, width * height, DET_MEAN, DET_STD);
     const output = await models.detection.run({ [models.detection.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, height, width]) });
     const probabilities = output[models.detection.outputNames[0]!]!.data as Float32Array;
     const regions = connectedRegions(probabilities, width, height, DET_BINARY_THRESHOLD);
@@ -132,11 +137,7 @@ export class PaddleOcr implements OcrEngine {
       .resize(width, REC_HEIGHT, { fit: 'fill' })
       .raw()
       .toBuffer();
-    const plane = width * REC_HEIGHT;
-    const input = new Float32Array(3 * plane);
-    for (let i = 0; i < plane; i++) {
-      for (let c = 0; c < 3; c++) input[c * plane + i] = (crop[i * channels + (2 - c)]! / 255 - 0.5) / 0.5;
-    }
+    const input = bgrPlanes(crop, channels, width * REC_HEIGHT, REC_MEAN, REC_STD);
     const output = await models.recognition.run({ [models.recognition.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, REC_HEIGHT, width]) });
     const tensor = output[models.recognition.outputNames[0]!]!;
     const [, steps, classes] = tensor.dims as number[];
