@@ -11,7 +11,7 @@ import { parseHTML } from 'linkedom';
 import { CORPORA } from '../tests/helpers/cli.js';
 import { decodeHtmlBytes } from '../processors/text/decode.js';
 import { extractMainContent } from '../processors/text/extract.js';
-import { markImagesInHtml } from '../crawlers/page-images.js';
+import { markImagesInHtml } from '../src/core/markup/page-images.js';
 import { scoreExtraction, type ExtractionScore } from '../processors/text/score.js';
 
 const DATASET = path.join(CORPORA, 'article-extraction');

@@ -18,7 +18,7 @@ import { scoreClusters, writePlantedSet } from './images-transforms.js';
 import { clusterByHash, type HashedItem } from '../processors/images/cluster.js';
 import { decodeImage, type DecodeOptions } from '../processors/images/decode.js';
 import { filterImage } from '../processors/images/filters.js';
-import { ConfigSchema } from '../src/config.js';
+import { ConfigSchema } from '../src/core/config.js';
 import { filterSettingsFrom } from '../processors/images/stage.js';
 import { sha256Hex } from '../storage/index.js';
 

@@ -14,7 +14,8 @@ import { parseArgs } from 'node:util';
 import { UniversalSentenceEncoder } from '../src/models/embedded-text.js';
 import { OnnxClipEncoder } from '../src/models/onnx-clip.js';
 import { PaddleOcr } from '../src/models/paddle-ocr.js';
-import { evaluateTextToImage, OcrTextImageEmbedder, readCaptions } from '../scorers/retrieval-eval.js';
+import { evaluateTextToImage, readCaptions } from '../scorers/retrieval-eval.js';
+import { OcrTextImageEmbedder } from '../src/models/ocr-text-embedder.js';
 import { writeTinyClip } from '../tests/helpers/tiny-clip.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

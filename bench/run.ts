@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigSchema } from '../src/config.js';
+import { ConfigSchema } from '../src/core/config.js';
 import { loadModels } from '../src/models/registry.js';
 import { generateExtractive } from '../src/runner/generate.js';
 import { rerank } from '../src/runner/rerank.js';

@@ -3,7 +3,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../src/cli.ts');
+const { main } = await import('../src/cli/cli.ts');
 const code = await main(process.argv);
 // Exit explicitly (crawler and model libraries can leave timers behind), but only once stdout and
 // stderr are flushed: a large piped `--json` output would otherwise be cut off.

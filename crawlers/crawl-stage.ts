@@ -3,7 +3,7 @@
 // fetched, so a resumed run fetches exactly what the first run set out to fetch.
 import path from 'node:path';
 import { Configuration, log as crawleeLog, LogLevel } from '@crawlee/core';
-import { StageCounts, type Stage, type StageContext } from '../src/stage.js';
+import { StageCounts, type Stage, type StageContext } from '../src/core/stage.js';
 import { occurrenceIdOf, stableId, type CorpusStore, type Query, type SearchHit } from '../storage/index.js';
 import { findChromium } from './fetch/chromium.js';
 import { ImageFetcher } from './fetch/image-fetcher.js';

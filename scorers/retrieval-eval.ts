@@ -5,9 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { UserError } from '../src/errors.js';
-import type { ImageEmbedder, OcrEngine, TextEmbedder } from '../src/models/types.js';
-import { ocrText } from '../processors/describe/context-template.js';
+import { UserError } from '../src/core/errors.js';
+import type { ImageEmbedder } from '../src/models/types.js';
 
 export interface CaptionRow {
   image: string;
@@ -69,33 +68,6 @@ export async function readCaptions(file: string): Promise<CaptionRow[]> {
   }
   if (rows.length === 0) throw new UserError(`${file}: no captions`);
   return rows;
-}
-
-/** The embedded default: an image is represented by the text OCR reads in it, embedded as text. */
-export class OcrTextImageEmbedder implements ImageEmbedder {
-  readonly provider: string;
-  readonly model: string;
-  constructor(
-    private readonly ocr: OcrEngine,
-    private readonly text: TextEmbedder,
-  ) {
-    this.provider = 'embedded';
-    this.model = `ocr-text(${ocr.model})+${text.model}`;
-  }
-
-  get dimensions(): number {
-    return this.text.dimensions;
-  }
-
-  async embedImages(images: Uint8Array[]): Promise<Float32Array[]> {
-    const texts: string[] = [];
-    for (const image of images) texts.push(ocrText(await this.ocr.recognize(image)));
-    return this.text.embedTexts(texts);
-  }
-
-  embedTexts(texts: string[]): Promise<Float32Array[]> {
-    return this.text.embedTexts(texts);
-  }
 }
 
 /** P(rank ≤ k) when `greater` images score above the right one and `tied` others score the same. */

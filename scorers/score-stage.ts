@@ -6,12 +6,12 @@
 // A judgment that fails (request error, reply without an integer) is stored as `failed` with its
 // reason and counted; it is never kept and never scored 0.
 import { createHash } from 'node:crypto';
-import type { Stage, StageContext } from '../src/stage.js';
+import type { Stage, StageContext } from '../src/core/stage.js';
 import { loadModels } from '../src/models/registry.js';
 import { failureReason } from '../src/models/errors.js';
 import type { Models, VisionChat } from '../src/models/types.js';
-import { Bm25Index } from '../src/text/bm25.js';
-import { takeFirstTokens } from '../src/text/tokens.js';
+import { Bm25Index } from '../src/core/text/bm25.js';
+import { takeFirstTokens } from '../src/core/text/tokens.js';
 import { loadDescriptions, loadQueryElements, occurrenceContextText, type ImageElement } from '../storage/export/query-elements.js';
 import { stableId, type Chunk, type CorpusStore, type Description, type Query, type Score } from '../storage/index.js';
 import { bm25ToScore, clampScore, CLIP_COSINE, cosineToScore, dot, termCoverage } from './calibration.js';

@@ -1,7 +1,7 @@
 // final_score per element and the M2RAG keep/drop selection: a threshold on the final score, then
 // caps (top chunks a page, top images a page, top auxiliary images, top images overall). Every
 // dropped element gets the reason it was dropped.
-import type { Config } from '../src/config.js';
+import type { Config } from '../src/core/config.js';
 
 export interface Candidate {
   id: string;

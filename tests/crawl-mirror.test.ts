@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { CORPORA, ROOT, runCli } from './helpers/cli.js';
 import { startStaticServer } from './helpers/static-server.js';
 import { tempDir } from './helpers/temp.js';
-import { OCCURRENCE_ATTRIBUTE } from '../crawlers/page-images.js';
+import { OCCURRENCE_ATTRIBUTE } from '../src/core/markup/page-images.js';
 import { CorpusStore, occurrenceIdOf } from '../storage/index.js';
 
 const MIRROR = path.join(CORPORA, 'wiki-ray-charles');

@@ -9,7 +9,7 @@ import { GoogleCseSearch } from '../crawlers/search/google-cse.js';
 import { SearxngSearch } from '../crawlers/search/searxng.js';
 import { SeedSearch } from '../crawlers/search/seeds.js';
 import { WikipediaSearch } from '../crawlers/search/wikipedia.js';
-import { UserError } from '../src/errors.js';
+import { UserError } from '../src/core/errors.js';
 import type { Query } from '../storage/index.js';
 
 const CLIENT = { userAgent: 'm2rag-test', timeoutMs: 5000 };

@@ -7,9 +7,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { CORPORA } from './helpers/cli.js';
 import { buildOccurrenceContext, extractMarkdownContext, nearestHeadingAbove } from '../processors/images/context.js';
-import { markImagesInHtml } from '../crawlers/page-images.js';
+import { markImagesInHtml } from '../src/core/markup/page-images.js';
 import { extractMainContent } from '../processors/text/extract.js';
-import { countTokens } from '../src/text/tokens.js';
+import { countTokens } from '../src/core/text/tokens.js';
 import type { Occurrence } from '../storage/index.js';
 
 const MIRROR = path.join(CORPORA, 'wiki-ray-charles/A');

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { ConfigSchema } from '../src/config.js';
+import { ConfigSchema } from '../src/core/config.js';
 import { loadModels } from '../src/models/registry.js';
 import { OnnxClipEncoder, preprocessImage, preprocessingFrom } from '../src/models/onnx-clip.js';
 import { CorpusStore } from '../storage/index.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import * as cheerio from 'cheerio';
 import { CORPORA } from './helpers/cli.js';
-import { findPageImages, largestSrcsetCandidate, markImagesInHtml, OCCURRENCE_ATTRIBUTE } from '../crawlers/page-images.js';
+import { findPageImages, largestSrcsetCandidate, markImagesInHtml, OCCURRENCE_ATTRIBUTE } from '../src/core/markup/page-images.js';
 
 test('srcset: the widest candidate, else the densest', () => {
   assert.equal(largestSrcsetCandidate('a.jpg 320w, b.jpg 1024w, c.jpg 640w'), 'b.jpg');

@@ -1,8 +1,8 @@
 // The queries file: JSONL or text, errors with file:line, duplicates stored once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseQueries } from '../src/queries.js';
-import { UserError } from '../src/errors.js';
+import { parseQueries } from '../src/core/queries.js';
+import { UserError } from '../src/core/errors.js';
 
 test('plain text: one query a line, blank lines and comments skipped, duplicates reported', () => {
   const { queries, duplicates } = parseQueries('q.txt', '# topics\nwho was Ray Charles\n\nray  charles piano\nWho was ray charles\n');

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ConfigSchema } from '../src/config.js';
+import { ConfigSchema } from '../src/core/config.js';
 import { loadModels } from '../src/models/registry.js';
-import { runStage } from '../src/stage.js';
+import { runStage } from '../src/core/stage.js';
 import { createScoreStage, scoreIdOf } from '../scorers/score-stage.js';
 import { tempDir } from './helpers/temp.js';
 import { CorpusStore } from '../storage/index.js';

@@ -1,7 +1,7 @@
 // Pure scoring logic: rubric parsing, calibration, selection, Yes/No relevance, adaptive threshold.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigSchema } from '../src/config.js';
+import { ConfigSchema } from '../src/core/config.js';
 import { bm25ToScore, cosineToScore, termCoverage } from '../scorers/calibration.js';
 import { parseRubricScore } from '../scorers/rubrics.js';
 import { selectChunks, selectImages, type Candidate } from '../scorers/selection.js';

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tempDir } from './helpers/temp.js';
-import { loadConfig } from '../src/config.js';
-import { ingestQueries, parseQueries } from '../src/queries.js';
-import { runStage, type Stage } from '../src/stage.js';
+import { loadConfig } from '../src/core/config.js';
+import { ingestQueries, parseQueries } from '../src/core/queries.js';
+import { runStage, type Stage } from '../src/core/stage.js';
 import { CorpusStore } from '../storage/index.js';
 
 /** A real stage in miniature: one page record per query, under a stable id. */

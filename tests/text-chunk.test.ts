@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as cheerio from 'cheerio';
 import { readMirrorArticle } from './helpers/mirror-store.js';
-import { findPageImages } from '../crawlers/page-images.js';
+import { findPageImages } from '../src/core/markup/page-images.js';
 import { chunkMarkdown } from '../processors/text/chunk.js';
 import { extractMainContent } from '../processors/text/extract.js';
-import { PLACEHOLDER_PATTERN } from '../processors/text/markdown.js';
-import { countTokens } from '../src/text/tokens.js';
+import { PLACEHOLDER_PATTERN } from '../src/core/markup/placeholder.js';
+import { countTokens } from '../src/core/text/tokens.js';
 
 async function mirrorMarkdown(name: string): Promise<string> {
   const $ = cheerio.load((await readMirrorArticle(name)).html);

@@ -9,10 +9,10 @@ import { parseHTML } from 'linkedom';
 import { CORPORA, runCli } from './helpers/cli.js';
 import { readMirrorArticle } from './helpers/mirror-store.js';
 import { tempDir } from './helpers/temp.js';
-import { findPageImages, OCCURRENCE_ATTRIBUTE } from '../crawlers/page-images.js';
+import { findPageImages, OCCURRENCE_ATTRIBUTE } from '../src/core/markup/page-images.js';
 import { decodeHtmlBytes } from '../processors/text/decode.js';
 import { extractMainContent } from '../processors/text/extract.js';
-import { PLACEHOLDER_PATTERN } from '../processors/text/markdown.js';
+import { PLACEHOLDER_PATTERN } from '../src/core/markup/placeholder.js';
 
 const WORD = /[\p{L}\p{N}]+/gu;
 const words = (text: string): string[] => text.toLowerCase().match(WORD) ?? [];

@@ -7,10 +7,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { addMirrorPage, buildMirrorStore, readMirrorArticle } from './helpers/mirror-store.js';
 import { tempDir } from './helpers/temp.js';
-import { ConfigSchema } from '../src/config.js';
-import { runStage } from '../src/stage.js';
+import { ConfigSchema } from '../src/core/config.js';
+import { runStage } from '../src/core/stage.js';
 import { processTextStage } from '../processors/text/stage.js';
-import { PLACEHOLDER_PATTERN } from '../processors/text/markdown.js';
+import { PLACEHOLDER_PATTERN } from '../src/core/markup/placeholder.js';
 import { CorpusStore, queryIdOf, type Chunk, type Page } from '../storage/index.js';
 
 const config = ConfigSchema.parse({});

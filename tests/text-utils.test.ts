@@ -1,8 +1,8 @@
 // Token budgets and the BM25 index on real text.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { countTokens, takeFirstTokens, takeLastTokens } from '../src/text/tokens.js';
-import { Bm25Index } from '../src/text/bm25.js';
+import { countTokens, takeFirstTokens, takeLastTokens } from '../src/core/text/tokens.js';
+import { Bm25Index } from '../src/core/text/bm25.js';
 
 const text = 'Ray Charles Robinson was an American singer, songwriter, and pianist. He was often referred to as "The Genius".';
 

@@ -1,6 +1,6 @@
 // Debian's Chromium for `--render`: found on the usual paths or given with `--chromium`; never downloaded.
 import { access, constants } from 'node:fs/promises';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/core/errors.js';
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox',

@@ -1,7 +1,7 @@
 // What the crawler reads from a page's HTML besides its images: meta-refresh redirects and the
 // canonical URL.
 import type { CheerioAPI } from 'cheerio';
-import { resolveHttpUrl } from '../page-images.js';
+import { resolveHttpUrl } from '../../src/core/markup/page-images.js';
 
 /** Longest meta-refresh delay still treated as a redirect (longer ones are page reloads, not moves). */
 const MAX_REFRESH_DELAY_SECONDS = 10;

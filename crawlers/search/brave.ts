@@ -1,6 +1,6 @@
 // Brave Search API: `/web/search` and `/images/search`, key from BRAVE_API_KEY (never from config).
 import { z } from 'zod';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import type { Query } from '../../storage/index.js';
 import { getJson, type ApiClientOptions } from './api-client.js';
 import { dedupeByUrl } from './searxng.js';

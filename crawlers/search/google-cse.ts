@@ -1,7 +1,7 @@
 // Google Programmable Search (Custom Search JSON API), as the M2RAG reference used: web results and
 // `searchType=image`. Key and engine id from GOOGLE_CSE_KEY / GOOGLE_CSE_ID; at most 10 a request.
 import { z } from 'zod';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import type { Query } from '../../storage/index.js';
 import { getJson, type ApiClientOptions } from './api-client.js';
 import { dedupeByUrl } from './searxng.js';

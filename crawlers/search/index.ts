@@ -1,6 +1,6 @@
 // Picks the search provider the configuration names and checks what it needs up front.
-import type { Config } from '../../src/config.js';
-import { UserError } from '../../src/errors.js';
+import type { Config } from '../../src/core/config.js';
+import { UserError } from '../../src/core/errors.js';
 import type { RobotsCache } from '../net/robots.js';
 import type { SafeFetchOptions } from '../net/safe-http.js';
 import { BraveSearch } from './brave.js';

@@ -3,12 +3,12 @@
 // it, and the context sentences most related to those (by embedding similarity). It never claims to
 // have seen the image: every part is quoted from a named source.
 import type { OcrLine, TextEmbedder } from '../../src/models/types.js';
+import { ocrText } from '../../src/models/ocr-text-embedder.js';
 import type { DescribeContext } from './contexts.js';
+import { PLACEHOLDER_PATTERN } from '../../src/core/markup/placeholder.js';
 
 export const CONTEXT_TEMPLATE_VERSION = 'context-template-v3';
 
-const OCR_MIN_CONFIDENCE = 0.8;
-const OCR_MAX_CHARS = 200;
 const MAX_SENTENCES = 2;
 /** Cosine similarity a context sentence needs to the image's own text to be quoted. */
 const MIN_SENTENCE_SIMILARITY = 0.25;
@@ -21,21 +21,12 @@ export interface TemplateDescription {
   sources: string[];
 }
 
-/** Recognized text worth quoting: confident lines, in reading order, capped. */
-export function ocrText(lines: OcrLine[]): string {
-  const text = lines
-    .filter((line) => line.confidence >= OCR_MIN_CONFIDENCE && line.text.replace(/\W/g, '').length >= 2)
-    .map((line) => line.text)
-    .join(' / ');
-  return text.length > OCR_MAX_CHARS ? text.slice(0, OCR_MAX_CHARS).trimEnd() + '…' : text;
-}
-
 /** Abbreviations and initials a sentence does not end at ("B.B. King", "No. 1", "Mr. Charles"). */
 const NOT_AN_END = /(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|No|Nos|vs|Vol|pp|ca|approx|U\.S|Inc|Ltd|Co|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec))\.$/;
 
 function plainText(markdown: string): string {
   return markdown
-    .replace(/<IMAGE_PLACEHOLDER>\[\d+\]/g, ' ')
+    .replace(PLACEHOLDER_PATTERN, ' ')
     .replace(/!\[[^\]]*\]\([^)]*\)/g, ' ')
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/\[\d+\]/g, '')

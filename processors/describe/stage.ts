@@ -5,14 +5,14 @@
 // A failed request is stored as a failed description with its reason and the stage goes on; a query
 // with failures stays unmarked so the next run retries just those.
 import pLimit from 'p-limit';
-import { StageFailedError, UserError } from '../../src/errors.js';
-import { log } from '../../src/feedback.js';
+import { StageFailedError, UserError } from '../../src/core/errors.js';
+import { log } from '../../src/core/feedback.js';
 import { hashOf, ModelCache } from '../../src/models/cache.js';
 import { failureReason, ModelRequestError } from '../../src/models/errors.js';
 import { loadModels, type Env } from '../../src/models/registry.js';
 import type { Models, OcrLine } from '../../src/models/types.js';
 import { formatUsage } from '../../src/models/usage.js';
-import { StageCounts, type Stage, type StageContext } from '../../src/stage.js';
+import { StageCounts, type Stage, type StageContext } from '../../src/core/stage.js';
 import type { CorpusStore, Description, Image, Occurrence, Query } from '../../storage/index.js';
 import { composeDescription, CONTEXT_TEMPLATE_VERSION } from './context-template.js';
 import { contextOf, groupByContext, type DescribeContext } from './contexts.js';

@@ -3,7 +3,8 @@
 // above, the text above and below trimmed to token budgets with other placeholders removed, and a
 // caption. Pure functions over strings, so they can be tested on real pages without a store.
 import type { Occurrence, OccurrenceContext } from '../../storage/index.js';
-import { takeFirstTokens, takeLastTokens } from '../../src/text/tokens.js';
+import { takeFirstTokens, takeLastTokens } from '../../src/core/text/tokens.js';
+import { PLACEHOLDER_PATTERN, placeholderOf } from '../../src/core/markup/placeholder.js';
 
 export interface ContextBudget {
   tokensAbove: number;
@@ -20,7 +21,6 @@ export interface MarkdownContext {
   adjacentCaption?: string;
 }
 
-const ANY_PLACEHOLDER = /<IMAGE_PLACEHOLDER>\[\d+\]/g;
 const ATX_HEADING = /^ {0,3}#{1,6}\s+(.+?)(?:\s+#+)?\s*$/;
 const SETEXT_UNDERLINE = /^ {0,3}(?:=+|-+)\s*$/;
 const NOT_A_CAPTION = /^\s*(?:#|\||>|[-*+]\s|\d+[.)]\s|```)/;
@@ -28,14 +28,10 @@ const CAPTION_MAX_WORDS = 25;
 /** Characters per token is rarely above 6; slicing first keeps tokenizing a long page cheap. */
 const CHARS_PER_TOKEN_BOUND = 16;
 
-export function placeholderOf(k: number): string {
-  return `<IMAGE_PLACEHOLDER>[${k}]`;
-}
-
 /** Markdown reduced to readable text: links become their text, images and other placeholders go. */
 export function readableText(markdown: string): string {
   return markdown
-    .replace(ANY_PLACEHOLDER, '')
+    .replace(PLACEHOLDER_PATTERN, '')
     .replace(/!\[[^\]]*\]\([^)]*\)/g, '')
     .replace(/\[([^\]]*)\]\((?:[^()\s]|\([^()]*\))*(?:\s+"[^"]*")?\)/g, '$1')
     .replace(/\\([\\`*_{}[\]()#+\-.!|<>])/g, '$1')
@@ -77,12 +73,12 @@ function firstTokens(text: string, budget: number): string {
 
 function adjacentCaptionOf(lineBefore: string, after: string): string | undefined {
   // An image inside a sentence has no caption of its own.
-  if (lineBefore.replace(ANY_PLACEHOLDER, '').trim() !== '') return undefined;
-  const restOfLine = after.split('\n', 1)[0]!.replace(ANY_PLACEHOLDER, '').trim();
+  if (lineBefore.replace(PLACEHOLDER_PATTERN, '').trim() !== '') return undefined;
+  const restOfLine = after.split('\n', 1)[0]!.replace(PLACEHOLDER_PATTERN, '').trim();
   let candidate = restOfLine;
   if (candidate === '') {
     const nextBlock = after.replace(/^[^\n]*\n/, '').replace(/^\s*\n/, '').split(/\n\s*\n/, 1)[0] ?? '';
-    candidate = nextBlock.replace(ANY_PLACEHOLDER, '').trim();
+    candidate = nextBlock.replace(PLACEHOLDER_PATTERN, '').trim();
   }
   if (candidate === '' || NOT_A_CAPTION.test(candidate) || candidate.includes('\n')) return undefined;
   const text = readableText(candidate).replace(/\s+/g, ' ');

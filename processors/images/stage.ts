@@ -3,8 +3,8 @@
 // from the page markdown, and apply the filters over all of each image's occurrences. After all
 // queries: cluster near-duplicates over the whole store from the stored hashes.
 import pLimit from 'p-limit';
-import type { Config } from '../../src/config.js';
-import { StageCounts, type Stage, type StageContext } from '../../src/stage.js';
+import type { Config } from '../../src/core/config.js';
+import { StageCounts, type Stage, type StageContext } from '../../src/core/stage.js';
 import {
   inShard,
   sha256Hex,

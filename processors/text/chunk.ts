@@ -2,7 +2,7 @@
 // sentences, then words, and pack the pieces greedily up to the size limit (characters, or tokens
 // when a token budget is given). Splits happen only at whitespace, so a placeholder
 // (`<IMAGE_PLACEHOLDER>[k]`, no whitespace inside) is never cut.
-import { countTokens } from '../../src/text/tokens.js';
+import { countTokens } from '../../src/core/text/tokens.js';
 
 export interface ChunkOptions {
   /** Largest chunk in characters (used when `maxTokens` is not set). */

@@ -3,7 +3,7 @@
 // result with its reason, never an exception.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { markImagesInHtml } from '../../crawlers/page-images.js';
+import { markImagesInHtml } from '../../src/core/markup/page-images.js';
 import { decodeHtmlBytes } from './decode.js';
 import { extractMainContent, type ExtractedContent } from './extract.js';
 

@@ -5,7 +5,8 @@
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
 import { densestRegion } from './density.js';
-import { elementToMarkdown, elementToText, placeholdersIn } from './markdown.js';
+import { elementToMarkdown, elementToText } from './markdown.js';
+import { placeholdersIn } from '../../src/core/markup/placeholder.js';
 import { pruneBoilerplate, pruneChrome } from './prune.js';
 
 export type ExtractorName = 'readability+prune' | 'density';

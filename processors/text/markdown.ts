@@ -3,18 +3,9 @@
 // `<IMAGE_PLACEHOLDER>[k]`, unmarked images dropped. Also the plain text of the same content.
 import TurndownService from 'turndown';
 import { tables } from '@joplin/turndown-plugin-gfm';
-import { OCCURRENCE_ATTRIBUTE } from '../../crawlers/page-images.js';
+import { OCCURRENCE_ATTRIBUTE } from '../../src/core/markup/page-images.js';
+import { placeholderOf } from '../../src/core/markup/placeholder.js';
 
-export const PLACEHOLDER_PATTERN = /<IMAGE_PLACEHOLDER>\[(\d+)\]/g;
-
-export function placeholderOf(k: number): string {
-  return `<IMAGE_PLACEHOLDER>[${k}]`;
-}
-
-/** The occurrence indexes of the placeholders in `markdown`, in order. */
-export function placeholdersIn(markdown: string): number[] {
-  return [...markdown.matchAll(PLACEHOLDER_PATTERN)].map((m) => Number(m[1]));
-}
 
 function createTurndown(): TurndownService {
   const service = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-', emDelimiter: '*' });

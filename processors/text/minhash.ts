@@ -2,7 +2,7 @@
 // signature over word shingles with LSH band keys (near-duplicates). Each of the bands × rows hash
 // functions is a 32-bit mix of the shingle's FNV-1a hash with its own seed.
 import { createHash } from 'node:crypto';
-import { PLACEHOLDER_PATTERN } from './markdown.js';
+import { PLACEHOLDER_PATTERN } from '../../src/core/markup/placeholder.js';
 
 export interface MinHashParams {
   bands: number;

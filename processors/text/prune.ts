@@ -2,7 +2,7 @@
 // want as article text: captions and credits, link lists (menus, tags, related stories), share bars,
 // bylines, datelines and sign-in prompts. Marked images inside a pruned caption or short line are
 // kept in its place; images inside menus and related-story lists go with them.
-import { OCCURRENCE_ATTRIBUTE } from '../../crawlers/page-images.js';
+import { OCCURRENCE_ATTRIBUTE } from '../../src/core/markup/page-images.js';
 
 const CAPTION_TAGS = new Set(['FIGCAPTION']);
 const CAPTION_ATTRIBUTE = /caption|credit/i;

@@ -3,14 +3,14 @@
 // already kept in the store (fingerprints are stored on the records and loaded at setup, so dedup
 // is incremental across runs). Pages are processed again when their query is; stable ids and marks
 // that exclude the page itself make that idempotent.
-import type { Config } from '../../src/config.js';
-import { StageCounts, type Stage, type StageContext } from '../../src/stage.js';
-import { countTokens } from '../../src/text/tokens.js';
+import type { Config } from '../../src/core/config.js';
+import { StageCounts, type Stage, type StageContext } from '../../src/core/stage.js';
+import { countTokens } from '../../src/core/text/tokens.js';
 import { chunkIdOf, occurrenceIdOf, type Chunk, type Page, type Query, type StoreBatch } from '../../storage/index.js';
 import { chunkMarkdown } from './chunk.js';
 import { DedupIndex, type Fingerprint } from './dedup-index.js';
 import { extractMainContent, type ExtractedContent } from './extract.js';
-import { placeholdersIn } from './markdown.js';
+import { placeholdersIn } from '../../src/core/markup/placeholder.js';
 import { decodeSignature, encodeSignature, exactHash, minhashSignature, normalizedParagraphs, type MinHashParams } from './minhash.js';
 
 function minhashParams(config: Config): MinHashParams {

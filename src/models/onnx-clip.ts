@@ -7,7 +7,7 @@ import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import sharp, { type KernelEnum } from 'sharp';
-import { UserError } from '../errors.js';
+import { UserError } from '../core/errors.js';
 import { ModelRequestError } from './errors.js';
 import { openSession, ort } from './onnx-session.js';
 import { l2Normalize } from './openai.js';

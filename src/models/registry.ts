@@ -7,8 +7,8 @@
 //   - OCR: always the embedded PaddleOCR (ONNX).
 // Heavy models load on first use, so a command pays only for what it calls.
 import { z } from 'zod';
-import type { Config } from '../config.js';
-import { UserError } from '../errors.js';
+import type { Config } from '../core/config.js';
+import { UserError } from '../core/errors.js';
 import type { CorpusStore } from '../../storage/index.js';
 import { ModelCache } from './cache.js';
 import { CachedTextEmbedder } from './cached-embedder.js';

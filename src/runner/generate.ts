@@ -11,6 +11,7 @@ import type { ChatMessage, VisionChat } from '../models/types.js';
 import { contentTerms, termCoverage } from '../../scorers/calibration.js';
 import { parseRubricScore } from '../../scorers/rubrics.js';
 import { figureBlock, postProcessAnswer, tidy, type ImageRef } from './citations.js';
+import { PLACEHOLDER_PATTERN, withoutPlaceholders } from '../core/markup/placeholder.js';
 
 export type Strategy = 'single' | 'multi' | 'text';
 export const GENERATION_PROMPT_VERSION = 'm2rag-generate-v1';
@@ -37,10 +38,8 @@ export interface GenerationOutput {
   counts: Record<string, number>;
 }
 
-const PLACEHOLDER = /<IMAGE_PLACEHOLDER>\[\d+\]/g;
-
 function contextBlock(input: GenerationInput): string {
-  return input.chunks.map((c, i) => `[${i + 1}] ${c.text.replace(PLACEHOLDER, '').trim()}`).join('\n\n');
+  return input.chunks.map((c, i) => `[${i + 1}] ${withoutPlaceholders(c.text).trim()}`).join('\n\n');
 }
 
 function imageList(images: GenerationImage[]): string {
@@ -199,7 +198,7 @@ export function shortCaption(text: string, words = 12): string {
 
 function sentencesOf(text: string): string[] {
   return text
-    .replace(PLACEHOLDER, ' ')
+    .replace(PLACEHOLDER_PATTERN, ' ')
     .replace(/!\[[^\]]*\]\([^)]*\)/g, ' ')
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/\\?\[\d+\\?\]/g, '')

@@ -3,7 +3,7 @@
 // Used as RagVL's dev set (adaptive threshold) and as gold labels for retrieval and QA metrics.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { UserError } from '../errors.js';
+import { UserError } from '../core/errors.js';
 import { queryIdOf } from '../../storage/index.js';
 
 const LabelLine = z

@@ -1,7 +1,7 @@
 // Retrieval: one index over the store's kept images and one over its chunks, searched by inner
 // product. Image vectors come from the image embedder (CLIP-family) when one is configured, else
 // from the text embedder over each image's description (or, lacking one, its page context).
-import type { Config } from '../config.js';
+import type { Config } from '../core/config.js';
 import type { Models } from '../models/types.js';
 import { buildVectorIndex, type VectorHit, type VectorIndex } from './vector-index.js';
 import { extOfMime } from '../../storage/export/m2rag.js';

@@ -2,9 +2,9 @@
 // threshold) → generate → store a Generation with its inputs, output, usage, latency and the
 // retrieval/rerank details. Bad input is counted, never fatal: a query without images is answered
 // from text, a failed generation is counted with its reason.
-import type { Config } from '../config.js';
-import { UserError } from '../errors.js';
-import { log } from '../feedback.js';
+import type { Config } from '../core/config.js';
+import { UserError } from '../core/errors.js';
+import { log } from '../core/feedback.js';
 import { failureReason } from '../models/errors.js';
 import type { Models } from '../models/types.js';
 import { adaptiveThreshold } from '../../scorers/threshold.js';

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as cheerio from 'cheerio';
 import sharp from 'sharp';
-import { findPageImages } from '../../crawlers/page-images.js';
+import { findPageImages } from '../../src/core/markup/page-images.js';
 import { CorpusStore, occurrenceIdOf, pageIdOf, queryIdOf, sha256Hex, type Image, type Occurrence } from '../../storage/index.js';
 import { CORPORA } from './cli.js';
 

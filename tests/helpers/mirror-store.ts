@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as cheerio from 'cheerio';
 import { CORPORA } from './cli.js';
-import { findPageImages, pageOccurrenceOf } from '../../crawlers/page-images.js';
+import { findPageImages, pageOccurrenceOf } from '../../src/core/markup/page-images.js';
 import { sniffImageType } from '../../crawlers/net/sniff.js';
 import { CorpusStore, pageIdOf, queryIdOf, sha256Hex } from '../../storage/index.js';
 

@@ -6,9 +6,9 @@ import { access, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { configFor, globalOptions, withStore } from './common.js';
-import { UserError } from '../errors.js';
-import { scoreIdOf } from '../../scorers/score-stage.js';
-import { exportDataset, EXPORT_FORMATS, EXPORT_MARKER, type ExportFormat } from '../../storage/export/index.js';
+import { UserError } from '../../core/errors.js';
+import { scoreIdOf } from '../../../scorers/score-stage.js';
+import { exportDataset, EXPORT_FORMATS, EXPORT_MARKER, type ExportFormat } from '../../../storage/export/index.js';
 
 /** `--out` may be missing, empty, or an earlier m2rag export; anything else is the user's data. */
 async function checkReplaceable(outDir: string): Promise<void> {

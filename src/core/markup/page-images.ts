@@ -4,7 +4,7 @@
 import type { CheerioAPI } from 'cheerio';
 import type { Element } from 'domhandler';
 import { Parser } from 'htmlparser2';
-import { occurrenceIdOf, type Occurrence } from '../storage/index.js';
+import { occurrenceIdOf, type Occurrence } from '../../../storage/index.js';
 
 export const OCCURRENCE_ATTRIBUTE = 'data-m2rag-occurrence';
 

@@ -1,8 +1,8 @@
 // `m2rag ocr <image>`: the text the embedded OCR (PaddleOCR ONNX) reads in an image.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { UserError } from '../errors.js';
-import { PaddleOcr } from '../models/paddle-ocr.js';
+import { UserError } from '../../core/errors.js';
+import { PaddleOcr } from '../../models/paddle-ocr.js';
 import { configFor, globalOptions } from './common.js';
 
 export function register(program: Command): void {

@@ -4,7 +4,7 @@
 // stable ids, so running one twice changes nothing (idempotent).
 import type { Config } from './config.js';
 import { log, startProgress } from './feedback.js';
-import { WHOLE, type CorpusStore, type Query, type Shard } from '../storage/index.js';
+import { WHOLE, type CorpusStore, type Query, type Shard } from '../../storage/index.js';
 
 /** Counts of what a stage did and why it dropped what it dropped. */
 export class StageCounts {

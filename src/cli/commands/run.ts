@@ -1,10 +1,10 @@
 // `m2rag run`: retrieve → rerank → generate for the store's queries, one Generation per query.
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { addStageOptions, configFor, globalOptions, parsePositiveInt, shardFrom, withStore } from './common.js';
-import { loadModels } from '../models/registry.js';
-import { readLabels } from '../runner/labels.js';
-import { runQueries, type RunReport } from '../runner/run.js';
-import type { Strategy } from '../runner/generate.js';
+import { loadModels } from '../../models/registry.js';
+import { readLabels } from '../../runner/labels.js';
+import { runQueries, type RunReport } from '../../runner/run.js';
+import type { Strategy } from '../../runner/generate.js';
 
 function parseProbability(value: string): number {
   const n = Number(value);

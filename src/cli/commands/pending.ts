@@ -1,7 +1,7 @@
 // Commands whose stage does not exist yet: they exit 3 with `not implemented yet: <stage>` and
 // print nothing else. An area removes its entry here when it implements its command.
 import type { Command } from 'commander';
-import { NotImplementedError } from '../errors.js';
+import { NotImplementedError } from '../../core/errors.js';
 
 const PENDING: Array<[name: string, description: string]> = [
   ['serve', 'serve the store and the runner over HTTP'],

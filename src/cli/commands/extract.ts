@@ -1,8 +1,8 @@
 // `m2rag extract <file-or-dir> [--json]`: main-content extraction of HTML files, offline.
 import { Command } from 'commander';
-import { UserError } from '../errors.js';
-import { log } from '../feedback.js';
-import { extractFile, listHtmlFiles } from '../../processors/text/extract-files.js';
+import { UserError } from '../../core/errors.js';
+import { log } from '../../core/feedback.js';
+import { extractFile, listHtmlFiles } from '../../../processors/text/extract-files.js';
 
 interface ExtractOptions {
   json: boolean;

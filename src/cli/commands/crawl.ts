@@ -11,9 +11,9 @@ import {
   type GlobalOptions,
 } from './common.js';
 import { runBuildSteps, type BuildStep } from '../pipeline.js';
-import type { Config } from '../config.js';
-import { UserError } from '../errors.js';
-import { CorpusStore } from '../../storage/index.js';
+import type { Config } from '../../core/config.js';
+import { UserError } from '../../core/errors.js';
+import { CorpusStore } from '../../../storage/index.js';
 
 export interface CrawlFlags {
   search?: 'wikipedia' | 'searxng' | 'brave' | 'google-cse' | 'local' | 'seeds';

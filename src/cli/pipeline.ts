@@ -1,29 +1,24 @@
 // The stages `m2rag build` runs, in order. Each step's stages are loaded only when the step runs,
 // so `m2rag stats` does not pay for Crawlee and `m2rag score` does not pay for Chromium.
-import type { Config } from './config.js';
-import { StageFailedError } from './errors.js';
-import { formatCounts, runStage, type Stage, type StageReport } from './stage.js';
-import type { CorpusStore, Shard } from '../storage/index.js';
+import type { Config } from '../core/config.js';
+import { StageFailedError } from '../core/errors.js';
+import { formatCounts, runStage, type Stage, type StageReport } from '../core/stage.js';
+import { stageDependencies } from '../core/stages.js';
+import type { CorpusStore, Shard } from '../../storage/index.js';
 
 export const BUILD_STEPS = ['crawl', 'process', 'describe', 'score'] as const;
 export type BuildStep = (typeof BUILD_STEPS)[number];
 
 /** The stages that make up each build step (processing, for example, is text then images). */
 export const STAGES: Record<BuildStep, () => Promise<Stage[]>> = {
-  crawl: async () => [new (await import('../crawlers/crawl-stage.js')).CrawlStage()],
+  crawl: async () => [new (await import('../../crawlers/crawl-stage.js')).CrawlStage()],
   process: async () => {
-    const [text, images] = await Promise.all([import('../processors/text/stage.js'), import('../processors/images/stage.js')]);
+    const [text, images] = await Promise.all([import('../../processors/text/stage.js'), import('../../processors/images/stage.js')]);
     return [text.processTextStage, images.processImagesStage];
   },
-  describe: async () => [new (await import('../processors/describe/stage.js')).DescribeStage()],
-  score: async () => [(await import('../scorers/score-stage.js')).createScoreStage()],
+  describe: async () => [new (await import('../../processors/describe/stage.js')).DescribeStage()],
+  score: async () => [(await import('../../scorers/score-stage.js')).createScoreStage()],
 };
-
-/**
- * Every stage by name, in build order. A stage works on a query only once all earlier stages have
- * finished it, and (re)doing a query clears the later stages' markers for it, so they redo it too.
- */
-export const STAGE_ORDER = ['crawl', 'process-text', 'process-images', 'describe', 'score'] as const;
 
 /**
  * Runs the stages of the given steps in order, printing each stage's counts as it ends. A stage in
@@ -39,15 +34,7 @@ export async function runBuildSteps(
   const reports: StageReport[] = [];
   for (const step of steps) {
     for (const stage of await STAGES[step]()) {
-      const position = STAGE_ORDER.indexOf(stage.name as (typeof STAGE_ORDER)[number]);
-      if (position < 0) throw new Error(`stage ${stage.name} is missing from STAGE_ORDER`);
-      const report = await runStage(stage, store, {
-        config,
-        shard: options.shard,
-        force: options.force,
-        requires: STAGE_ORDER.slice(0, position),
-        invalidates: STAGE_ORDER.slice(position + 1),
-      });
+      const report = await runStage(stage, store, { config, shard: options.shard, force: options.force, ...stageDependencies(stage.name) });
       process.stderr.write(formatCounts(report) + '\n');
       reports.push(report);
       if (report.queries > 0 && report.failed === report.queries) {

@@ -1,11 +1,11 @@
 // What every command shares: the global options, opening the store, shard flags, config loading.
 import { Command, Option, InvalidArgumentError } from 'commander';
-import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
-import { UserError } from '../errors.js';
-import { ingestQueries, readQueriesFile } from '../queries.js';
-import { log } from '../feedback.js';
+import { loadConfig, type Config, type ConfigOverrides } from '../../core/config.js';
+import { UserError } from '../../core/errors.js';
+import { ingestQueries, readQueriesFile } from '../../core/queries.js';
+import { log } from '../../core/feedback.js';
 import { runBuildSteps, type BuildStep } from '../pipeline.js';
-import { CorpusStore, type Shard } from '../../storage/index.js';
+import { CorpusStore, type Shard } from '../../../storage/index.js';
 
 export interface GlobalOptions {
   store: string;

@@ -1,6 +1,6 @@
 // `m2rag models`: download (`pull`) and show (`list`) local ONNX models.
 import type { Command } from 'commander';
-import { defaultCacheDir, KNOWN_MODELS, listModels, pullModel } from '../models/hub.js';
+import { defaultCacheDir, KNOWN_MODELS, listModels, pullModel } from '../../models/hub.js';
 import { configFor, globalOptions } from './common.js';
 
 interface HubOptions {

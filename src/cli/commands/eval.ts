@@ -1,13 +1,14 @@
 // `m2rag eval`: evaluation of generations (M2RAG metrics, retrieval and QA metrics) and the
 // standalone text→image retrieval harness (`m2rag eval retrieval`).
 import { Command } from 'commander';
-import { UserError } from '../errors.js';
+import { UserError } from '../../core/errors.js';
 import { configFor, globalOptions, withStore } from './common.js';
-import { loadModels } from '../models/registry.js';
-import { evaluateGenerations, formatEvalReport } from '../runner/evaluate.js';
-import { readLabels } from '../runner/labels.js';
-import { log } from '../feedback.js';
-import { evaluateTextToImage, OcrTextImageEmbedder, readCaptions } from '../../scorers/retrieval-eval.js';
+import { loadModels } from '../../models/registry.js';
+import { evaluateGenerations, formatEvalReport } from '../../runner/evaluate.js';
+import { readLabels } from '../../runner/labels.js';
+import { log } from '../../core/feedback.js';
+import { evaluateTextToImage, readCaptions } from '../../../scorers/retrieval-eval.js';
+import { OcrTextImageEmbedder } from '../../models/ocr-text-embedder.js';
 
 export function register(program: Command): void {
   const evalCommand = program.command('eval').description('evaluate generations and retrieval');

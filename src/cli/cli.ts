@@ -1,8 +1,8 @@
 // The `m2rag` command line: global options, one module per command, one error policy.
 import { Command, CommanderError } from 'commander';
-import { exitCodeOf, UserError } from './errors.js';
-import { log } from './feedback.js';
-import { StoreVersionError } from '../storage/index.js';
+import { exitCodeOf, UserError } from '../core/errors.js';
+import { log } from '../core/feedback.js';
+import { StoreVersionError } from '../../storage/index.js';
 import { register as registerBuild } from './commands/build.js';
 import { register as registerCrawl } from './commands/crawl.js';
 import { register as registerDedupImages } from './commands/dedup-images.js';

@@ -1,7 +1,7 @@
 // `m2rag stats`: counts per record kind and per stage.
 import type { Command } from 'commander';
 import { globalOptions, withStore } from './common.js';
-import type { CorpusStore, RecordKind } from '../../storage/index.js';
+import type { CorpusStore, RecordKind } from '../../../storage/index.js';
 
 const COUNTED: Array<[key: string, kind: RecordKind]> = [
   ['queries', 'queries'],

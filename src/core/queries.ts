@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from './errors.js';
-import { normalizeQueryText, queryIdOf, type CorpusStore, type Query } from '../storage/index.js';
+import { normalizeQueryText, queryIdOf, type CorpusStore, type Query } from '../../storage/index.js';
 
 const QueryLine = z
   .object({

@@ -2,8 +2,8 @@
 import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { configFor, globalOptions, parseNonNegativeInt } from './common.js';
-import { UserError } from '../errors.js';
-import { dedupDirectory } from '../../processors/images/dedup-dir.js';
+import { UserError } from '../../core/errors.js';
+import { dedupDirectory } from '../../../processors/images/dedup-dir.js';
 
 export function register(program: Command): void {
   program
