@@ -72,9 +72,8 @@ export class CrawlStage implements Stage {
     this.run = { provider, pages, images };
   }
 
-  async runQuery(query: Query, ctx: StageContext): Promise<Record<string, number>> {
+  async runQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
     const run = this.run!;
-    const counts = new StageCounts();
     const hits = await this.searchOnce(query, ctx, run.provider, counts);
     await run.pages.crawl(
       query.id,
@@ -82,7 +81,6 @@ export class CrawlStage implements Stage {
       counts,
     );
     await this.fetchAuxiliaryImages(query, hits.filter((hit) => hit.kind === 'image'), ctx.store, run.images, counts);
-    return counts.counts;
   }
 
   /** The query's hits: stored ones when a previous run searched already, else a fresh search, stored. */

@@ -4,12 +4,13 @@
 //   image — vision model configured: the M2RAG helpfulness rubric; else layout score +
 //           description/context similarity (+ CLIP similarity when an image embedder is configured).
 // A judgment that fails (request error, reply without an integer) is stored as `failed` with its
-// reason and counted; it is never kept and never scored 0.
+// reason and counted as a failure, so the query stays unmarked and the next run retries it; a failed
+// judgment is never kept and never scored 0.
 import { createHash } from 'node:crypto';
-import type { Stage, StageContext } from '../src/core/stage.js';
-import { loadModels } from '../src/models/registry.js';
+import type { Stage } from '../src/core/stage.js';
+import type { ModelServices } from '../src/models/services.js';
 import { failureReason } from '../src/models/errors.js';
-import type { Models, VisionChat } from '../src/models/types.js';
+import type { Models, ChatModel } from '../src/models/types.js';
 import { Bm25Index } from '../src/core/text/bm25.js';
 import { takeFirstTokens } from '../src/core/text/tokens.js';
 import { loadDescriptions, loadQueryElements, occurrenceContextText, type ImageElement } from '../storage/export/query-elements.js';
@@ -31,7 +32,7 @@ function hashOf(...parts: string[]): string {
 
 type Draft = Omit<Score, 'kept' | 'reason'> & { reason?: string };
 
-async function judge(model: VisionChat, messages: Parameters<VisionChat['chat']>[0]['messages']): Promise<{ judgment: Judgment; inputHash: string }> {
+async function judge(model: ChatModel, messages: Parameters<ChatModel['chat']>[0]['messages']): Promise<{ judgment: Judgment; inputHash: string }> {
   try {
     const reply = await model.chat({ messages, maxTokens: 200, temperature: 0 });
     return { judgment: parseRubricScore(reply.text), inputHash: reply.inputHash };
@@ -145,23 +146,22 @@ export async function scoreImages(store: CorpusStore, query: Query, images: Imag
   });
 }
 
-export function createScoreStage(openModels: StageModelsOpener = loadModels): Stage {
+export function createScoreStage(): Stage<ModelServices> {
   let models: Models | undefined;
   let descriptions = new Map<string, Description[]>();
   return {
     name: SCORE_STAGE,
-    async setup(ctx: StageContext) {
-      models = await openModels(ctx.config, ctx.store);
+    async setup(ctx) {
+      models = await ctx.services.models();
       descriptions = await loadDescriptions(ctx.store);
     },
-    async runQuery(query, ctx) {
-      const counts: Record<string, number> = {};
-      const add = (key: string, n = 1): void => void (counts[key] = (counts[key] ?? 0) + n);
+    async runQuery(query, ctx, counts) {
+      const add = (key: string, n = 1): void => counts.add(key, n);
       const elements = await loadQueryElements(ctx.store, query, descriptions);
       for (const [reason, n] of Object.entries(elements.setAside)) add(`set-aside:${reason}`, n);
       if (elements.chunks.length === 0 && elements.images.length === 0) {
         add('queries-without-elements');
-        return counts;
+        return;
       }
       if (elements.images.length === 0) add('queries-without-kept-images');
       const at = new Date().toISOString();
@@ -183,19 +183,15 @@ export function createScoreStage(openModels: StageModelsOpener = loadModels): St
         const decision = decisions.get(draft.elementId)!;
         const kind = draft.elementKind;
         add(`${kind}s-scored`);
-        if (draft.status === 'failed') add(`failed:${kind}-judgment`);
+        if (draft.status === 'failed') counts.fail(`${kind}-judgment: ${draft.reason}`);
         if (decision.kept) add(`${kind}s-kept`);
         else add(`dropped:${kind}-${decision.reason}`);
         batch.put('scores', { ...draft, kept: decision.kept, reason: draft.reason ?? decision.reason });
       }
       await batch.write();
-      return counts;
     },
     async teardown() {
-      await models?.dispose();
       models = undefined;
     },
   };
 }
-
-export type StageModelsOpener = (config: StageContext['config'], store: CorpusStore) => Promise<Models>;

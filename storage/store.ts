@@ -33,12 +33,15 @@ export class StoreVersionError extends Error {
   }
 }
 
-/** Accumulated counts of one stage across runs: what it did and why it dropped what it dropped. */
+/** Counts of one stage: what it did and why it dropped what it dropped. */
 export interface StageStats {
   stage: string;
   runs: number;
   lastRunAt: string;
+  /** Totals over every run (a --force run adds to them again). */
   counts: Record<string, number>;
+  /** The counts of the latest run alone (absent in stores written before it was kept). */
+  lastRun?: Record<string, number>;
 }
 
 export type BatchOp =
@@ -219,24 +222,33 @@ export class CorpusStore {
     return this.has('stageMarkers', stage + SEP + queryId);
   }
 
-  async clearStageMarkers(stage: string): Promise<void> {
-    const sub = this.sublevelOf('stageMarkers');
-    await sub.clear({ gte: stage + SEP, lt: stage + SEP_END });
-  }
-
   async stageMarkerCount(stage: string): Promise<number> {
     let n = 0;
     for await (const _ of this.sublevelOf('stageMarkers').keys({ gte: stage + SEP, lt: stage + SEP_END })) n++;
     return n;
   }
 
+  /**
+   * Records one run of a stage: its counts are kept as the last run's, and added to the totals over
+   * all runs (which grow with every --force; the per-query markers hold the current state).
+   */
   async addStageStats(stage: string, counts: Record<string, number>): Promise<StageStats> {
     const previous = (await this.stageStatsSublevel.get(stage)) as StageStats | undefined;
-    const merged: Record<string, number> = { ...(previous?.counts ?? {}) };
-    for (const [key, n] of Object.entries(counts)) merged[key] = (merged[key] ?? 0) + n;
-    const stats: StageStats = { stage, runs: (previous?.runs ?? 0) + 1, lastRunAt: new Date().toISOString(), counts: merged };
+    const totals: Record<string, number> = { ...(previous?.counts ?? {}) };
+    for (const [key, n] of Object.entries(counts)) totals[key] = (totals[key] ?? 0) + n;
+    const at = new Date().toISOString();
+    const stats: StageStats = { stage, runs: (previous?.runs ?? 0) + 1, lastRunAt: at, counts: totals, lastRun: { ...counts } };
     await this.stageStatsSublevel.put(stage, stats);
     return stats;
+  }
+
+  /** The counts of the queries a stage has done, each as of its latest run: never doubled by a redo. */
+  async doneQueryCounts(stage: string): Promise<Record<string, number>> {
+    const sum: Record<string, number> = {};
+    for await (const marker of this.sublevelOf('stageMarkers').values({ gte: stage + SEP, lt: stage + SEP_END })) {
+      for (const [key, n] of Object.entries((marker as StageMarker).counts)) sum[key] = (sum[key] ?? 0) + n;
+    }
+    return sum;
   }
 
   async stageStats(): Promise<StageStats[]> {

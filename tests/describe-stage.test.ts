@@ -7,15 +7,16 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { ConfigSchema } from '../src/core/config.js';
-import { StageFailedError } from '../src/core/errors.js';
 import { runStage } from '../src/core/stage.js';
 import { DescribeStage } from '../processors/describe/stage.js';
 import { loadModels } from '../src/models/registry.js';
+import { modelServicesOf } from '../src/models/services.js';
 import { descriptionsOf } from '../processors/describe/lookup.js';
 import type { CorpusStore, Description } from '../storage/index.js';
 import { runCli } from './helpers/cli.js';
 import { chatReply, errorReply, startOpenAiServer, userContent, type OpenAiServer } from './helpers/openai-server.js';
 import { buildMirrorStore, cluster, MIRROR, type Fixture } from './helpers/describe-store.js';
+import { servicesFor } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,8 +65,8 @@ after(async () => {
   await rm(offlineDir, { recursive: true, force: true });
 });
 
-test('embedded describer: every kept image of the store gets a stored context-template description with provenance', async () => {
-  const report = await runStage(new DescribeStage({ env: {} }), offline.store, { config });
+test('embedded describer: every kept image of the store gets a stored context-template description with provenance', async (t) => {
+  const report = await runStage(new DescribeStage(), offline.store, { services: servicesFor(t, config, offline.store), config });
   assert.equal(report.failed, 0);
   const descriptions = await allDescriptions(offline.store);
   const kept = await keptImageIds(offline.store);
@@ -122,9 +123,9 @@ test('a dedup cluster is described once per materially different context', async
   assert.ok(shared.occurrenceIds!.some((id) => offline.occurrences.find((o) => o.id === id)!.imageId === variantId));
 });
 
-test('re-running changes nothing: same ids, same records, nothing described again', async () => {
+test('re-running changes nothing: same ids, same records, nothing described again', async (t) => {
   const before = await allDescriptions(offline.store);
-  const report = await runStage(new DescribeStage({ env: {} }), offline.store, { config, force: true });
+  const report = await runStage(new DescribeStage(), offline.store, { services: servicesFor(t, config, offline.store), config, force: true });
   const afterRun = await allDescriptions(offline.store);
   assert.deepEqual(afterRun, before);
   assert.equal(report.counts['already-described'], before.length);
@@ -156,7 +157,7 @@ test('vision model: the model sees the image with its page context (or the query
   t.after(() => server.close());
   const { fixture } = await visionFixture(t);
   t.after(() => fixture.store.close());
-  const report = await runStage(new DescribeStage({ env: visionEnv(server) }), fixture.store, { config });
+  const report = await runStage(new DescribeStage(), fixture.store, { services: servicesFor(t, config, fixture.store, visionEnv(server)), config });
   assert.equal(report.failed, 0);
   const descriptions = await allDescriptions(fixture.store);
   assert.equal(descriptions.length, 4, 'three kept page images and the auxiliary image; the icon is not sent');
@@ -178,14 +179,14 @@ test('vision model: the model sees the image with its page context (or the query
   assert.doesNotMatch(aux.text, /Text above the image/);
 
   // Re-running costs nothing: stored descriptions are kept, and with them gone the model cache answers.
-  const rerun = await runStage(new DescribeStage({ env: visionEnv(server) }), fixture.store, { config, force: true });
+  const rerun = await runStage(new DescribeStage(), fixture.store, { services: servicesFor(t, config, fixture.store, visionEnv(server)), config, force: true });
   assert.equal(rerun.counts['already-described'], 4);
   const batch = fixture.store.batch();
   for (const d of descriptions) batch.del('descriptions', d.id);
   await batch.write();
   const models = await loadModels(config, fixture.store, { env: visionEnv(server) });
   t.after(() => models.dispose());
-  const fromCache = await runStage(new DescribeStage({ models }), fixture.store, { config, force: true });
+  const fromCache = await runStage(new DescribeStage(), fixture.store, { services: modelServicesOf(models), config, force: true });
   assert.equal(fromCache.counts['described:vision-model'], 4);
   assert.equal(server.requestsTo('chat').length, 4, 'no new request reached the server');
   assert.equal(models.usage()['openai-compatible:stand-in-vl']!.cached, 4);
@@ -205,9 +206,9 @@ test('vision model: refused and malformed replies are stored as failed with thei
   t.after(() => server.close());
   const { fixture } = await visionFixture(t);
   t.after(() => fixture.store.close());
-  const first = await runStage(new DescribeStage({ env: visionEnv(server) }), fixture.store, { config });
+  const first = await runStage(new DescribeStage(), fixture.store, { services: servicesFor(t, config, fixture.store, visionEnv(server)), config });
   assert.equal(first.failed, 1, 'the query is left unmarked for a retry');
-  assert.equal(first.counts['description-failed'], 2);
+  assert.equal(first.counts['queries-incomplete'], 1);
   assert.equal(first.counts['described:vision-model'], 2);
   assert.equal(first.counts['failed:http'], 1);
   assert.equal(first.counts['failed:malformed'], 1);
@@ -218,7 +219,7 @@ test('vision model: refused and malformed replies are stored as failed with thei
 
   healthy = true;
   const sentBefore = server.requestsTo('chat').length;
-  const second = await runStage(new DescribeStage({ env: visionEnv(server) }), fixture.store, { config });
+  const second = await runStage(new DescribeStage(), fixture.store, { services: servicesFor(t, config, fixture.store, visionEnv(server)), config });
   assert.equal(second.failed, 0);
   assert.equal(server.requestsTo('chat').length - sentBefore, 2, 'only the two failed descriptions are asked again');
   assert.equal(second.counts['already-described'], 2);
@@ -230,7 +231,8 @@ test('vision model: when every request fails the stage fails as a whole (exit 1 
   const server = await startOpenAiServer({ chat: () => errorReply(503, 'model is loading') });
   t.after(() => server.close());
   const { dir, fixture } = await visionFixture(t);
-  await assert.rejects(runStage(new DescribeStage({ env: visionEnv(server) }), fixture.store, { config }), StageFailedError);
+  const report = await runStage(new DescribeStage(), fixture.store, { services: servicesFor(t, config, fixture.store, visionEnv(server)), config });
+  assert.equal(report.failed, report.queries, 'every query it tried is incomplete');
   const stored = await allDescriptions(fixture.store);
   assert.equal(stored.length, 4);
   assert.ok(stored.every((d) => d.status === 'failed' && /^http: .*503/.test(d.reason!)));
@@ -240,7 +242,9 @@ test('vision model: when every request fails the stage fails as a whole (exit 1 
   await writeFile(configFile, JSON.stringify({ models: { retryDelayMs: 5, maxRetries: 1 } }));
   const cli = await runCli(['describe', '--store', dir, '--config', configFile], { env: visionEnv(server) });
   assert.equal(cli.code, 1, cli.stderr);
-  assert.match(cli.stderr, /every description request failed \(4\); first reason: http: .*503/);
+  assert.match(cli.stderr, /^m2rag: describe: all 1 queries it tried failed \(first: http: .*503/m);
+  assert.match(cli.stderr, /^describe: .*failed:http=4 /m);
+  assert.doesNotMatch(cli.stderr, /unexpected error|\bat async\b/, 'one line, no stack trace');
   assert.match(cli.stderr, /openai-compatible:stand-in-vl: 4 requests \(0 cached, 4 failed, 4 retries\)/);
 });
 
@@ -250,7 +254,8 @@ test('m2rag describe offline (embedded defaults) describes every kept image and 
   await fixture.store.close();
   const cli = await runCli(['describe', '--store', dir], { env: { M2RAG_LLM_URL: '', M2RAG_VISION_URL: '' } });
   assert.equal(cli.code, 0, cli.stderr);
-  assert.match(cli.stderr, /describe: 2 described \(context-template\), 0 already described, 0 failed/);
+  assert.match(cli.stderr, /^describe: .*described:context-template=2 /m);
+  assert.doesNotMatch(cli.stderr, /failed:|queries-(failed|incomplete)/);
   const stats = await runCli(['stats', '--json', '--store', dir]);
   assert.equal(JSON.parse(stats.stdout).descriptions, 2);
 });

@@ -17,6 +17,7 @@ import { createScoreStage, scoreIdOf } from '../scorers/score-stage.js';
 import { exportDataset } from '../storage/export/index.js';
 import { chatReply, startOpenAiServer, userContent, type RecordedRequest, type ScriptedReply } from './helpers/openai-server.js';
 import { CORPORA } from './helpers/cli.js';
+import { servicesFor } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 import { chunkIdOf, CorpusStore, occurrenceIdOf, sha256Hex, stableId } from '../storage/index.js';
 
@@ -112,8 +113,9 @@ test('score stage with a remote LLM and vision model: rubric scores, failed judg
   });
   t.after(() => server.close());
   const config = configFor(server.url);
-  const report = await runStage(createScoreStage(), fixture.store, { config });
-  assert.equal(report.failed, 0);
+  const report = await runStage(createScoreStage(), fixture.store, { services: servicesFor(t, config, fixture.store), config });
+  assert.equal(report.failed, 1, 'a query with failed judgments is incomplete');
+  assert.equal(await fixture.store.isStageDone('score', fixture.queryId), false, 'and stays unmarked for a retry');
   assert.equal(report.counts['failed:chunk-judgment'], 1);
   assert.equal(report.counts['failed:image-judgment'], 1);
   assert.equal(report.counts['chunks-kept'], 1);
@@ -137,11 +139,12 @@ test('score stage with a remote LLM and vision model: rubric scores, failed judg
   assert.equal(visionRequests.length, 3);
   assert.ok(visionRequests.every((r) => r.body.model === 'stand-in-vl'));
 
-  // Resumable: a second run skips the query and asks nothing.
+  // The next run retries the incomplete query: the same replies fail the same way, and are counted again.
   const before = server.requestsTo('chat').length;
-  const again = await runStage(createScoreStage(), fixture.store, { config });
-  assert.equal(again.skipped, 1);
-  assert.equal(server.requestsTo('chat').length, before);
+  const again = await runStage(createScoreStage(), fixture.store, { services: servicesFor(t, config, fixture.store), config });
+  assert.deepEqual([again.skipped, again.failed], [0, 1]);
+  assert.ok(server.requestsTo('chat').length > before);
+  assert.equal(again.counts['failed:chunk-judgment'], 1);
 });
 
 test('RagVL rerank: P(Yes)/(P(Yes)+P(No)) per candidate, one token each, concurrently; a reply without Yes/No is a counted failure', async (t) => {
@@ -222,7 +225,7 @@ test('run (single and multi stage), eval with an LLM judge, and the ShareGPT exp
   });
   t.after(() => server.close());
   const config = configFor(server.url, { run: { contextChunks: 3 } });
-  await runStage(createScoreStage(), fixture.store, { config });
+  await runStage(createScoreStage(), fixture.store, { services: servicesFor(t, config, fixture.store), config });
   const models = await loadModels(config, fixture.store);
   t.after(() => models.dispose());
 

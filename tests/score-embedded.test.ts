@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ConfigSchema } from '../src/core/config.js';
-import { loadModels } from '../src/models/registry.js';
 import { runStage } from '../src/core/stage.js';
 import { createScoreStage, scoreIdOf } from '../scorers/score-stage.js';
+import { servicesFor } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 import { CorpusStore } from '../storage/index.js';
 
@@ -36,7 +36,7 @@ test('embedded scoring: the on-topic chunk outscores the off-topic one; no kept 
   await b.write();
 
   const config = ConfigSchema.parse({});
-  const report = await runStage(createScoreStage((c, s) => loadModels(c, s, { env: {} })), store, { config });
+  const report = await runStage(createScoreStage(), store, { services: servicesFor(t, config, store), config });
   assert.equal(report.failed, 0);
   assert.equal(report.counts['queries-without-elements'], 1);
   assert.equal(report.counts['queries-without-kept-images'], 1);

@@ -11,7 +11,7 @@ import { CorpusStore } from '../storage/index.js';
 function pageStage(calls: string[], failOn?: string): Stage {
   return {
     name: 'demo',
-    async runQuery(query, ctx) {
+    async runQuery(query, ctx, counts) {
       calls.push(query.id);
       if (query.query === failOn) throw new Error('boom');
       await ctx.store.put('pages', {
@@ -22,7 +22,7 @@ function pageStage(calls: string[], failOn?: string): Stage {
         htmlBytes: 0,
         rendered: false,
       });
-      return { pages: 1 };
+      counts.add('pages');
     },
   };
 }

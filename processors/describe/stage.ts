@@ -2,16 +2,15 @@
 // (kept = filter.kept and the representative of its dedup cluster). A cluster shared by several
 // pages gets one description per materially different context. With a vision model configured the
 // model writes it (`vision-model`); otherwise the embedded describer composes it (`context-template`).
-// A failed request is stored as a failed description with its reason and the stage goes on; a query
-// with failures stays unmarked so the next run retries just those.
+// A failed request is stored as a failed description with its reason and counted as a failure; the
+// stage goes on, and a query with failures stays unmarked so the next run retries just those.
 import pLimit from 'p-limit';
-import { StageFailedError, UserError } from '../../src/core/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import { log } from '../../src/core/feedback.js';
 import { hashOf, ModelCache } from '../../src/models/cache.js';
 import { failureReason, ModelRequestError } from '../../src/models/errors.js';
-import { loadModels, type Env } from '../../src/models/registry.js';
+import type { ModelServices } from '../../src/models/services.js';
 import type { Models, OcrLine } from '../../src/models/types.js';
-import { formatUsage } from '../../src/models/usage.js';
 import { StageCounts, type Stage, type StageContext } from '../../src/core/stage.js';
 import type { CorpusStore, Description, Image, Occurrence, Query } from '../../storage/index.js';
 import { composeDescription, CONTEXT_TEMPLATE_VERSION } from './context-template.js';
@@ -36,31 +35,20 @@ async function occurrencesOfQuery(store: CorpusStore, queryId: string): Promise<
   return found.filter((o): o is Occurrence => o !== undefined);
 }
 
-export interface DescribeStageOptions {
-  /** Environment for model endpoints (tests); default process.env. */
-  env?: Env;
-  /** Models already loaded by the caller (who then also disposes them); default: loadModels(config). */
-  models?: Models;
-}
-
-export class DescribeStage implements Stage {
+export class DescribeStage implements Stage<ModelServices> {
   readonly name = DESCRIBE_STAGE;
   private models?: Models;
   private method: Method = 'context-template';
   private ocrMemo = new Map<string, Promise<OcrLine[]>>();
-  private firstFailure?: string;
 
-  constructor(private readonly options: DescribeStageOptions = {}) {}
-
-  async setup(ctx: StageContext): Promise<void> {
-    this.models = this.options.models ?? (await loadModels(ctx.config, ctx.store, { env: this.options.env }));
+  async setup(ctx: StageContext<ModelServices>): Promise<void> {
+    this.models = await ctx.services.models();
     const wanted = ctx.config.models.describeMethod;
     if (wanted === 'vision-model' && !this.models.vision) {
       throw new UserError('describe: models.describeMethod is vision-model but no vision model is configured (set M2RAG_VISION_URL and M2RAG_VISION_MODEL, or M2RAG_LLM_URL and M2RAG_LLM_MODEL)');
     }
     this.method = wanted === 'context-template' || !this.models.vision ? 'context-template' : 'vision-model';
     this.ocrMemo = new Map();
-    this.firstFailure = undefined;
     log.info({ stage: this.name, method: this.method, model: this.modelName() }, 'describing images');
   }
 
@@ -73,9 +61,8 @@ export class DescribeStage implements Stage {
     return this.method === 'vision-model' ? models.vision!.model : `${models.ocr.model}+${models.textEmbedder.model}`;
   }
 
-  async runQuery(query: Query, ctx: StageContext): Promise<Record<string, number>> {
+  async runQuery(query: Query, ctx: StageContext<ModelServices>, counts: StageCounts): Promise<void> {
     const { store, config } = ctx;
-    const counts = new StageCounts();
     const targets = await this.targetsOf(query, store, counts);
     const limit = pLimit(this.method === 'vision-model' ? config.models.concurrency : 1);
     const batch = store.batch();
@@ -94,23 +81,13 @@ export class DescribeStage implements Stage {
             const description = await this.describe(id, target.image, group, ctx);
             batch.put('descriptions', description);
             if (description.status === 'ok') counts.add(`described:${description.method}`);
-            else {
-              counts.add('description-failed');
-              counts.add(`failed:${description.reason!.split(':')[0]}`);
-              this.firstFailure ??= description.reason;
-            }
+            else counts.fail(description.reason!);
           }),
         ),
       ),
     );
     await batch.write();
     counts.add('images-to-describe', targets.size);
-    if ((counts.counts['description-failed'] ?? 0) > 0) {
-      // Counted now, since a thrown query returns no counts; the query stays unmarked for a retry.
-      ctx.counts.merge(counts.counts);
-      throw new Error(`${counts.counts['description-failed']} description(s) failed (first: ${this.firstFailure}); the next run retries them`);
-    }
-    return counts.counts;
   }
 
   /** Kept images of the query, each with the occurrences that show it (or a near-duplicate of it). */
@@ -204,22 +181,5 @@ export class DescribeStage implements Stage {
       this.ocrMemo.set(image.id, lines);
     }
     return lines;
-  }
-
-  async finish(ctx: StageContext): Promise<void> {
-    const c = ctx.counts.counts;
-    const ok = (c['described:vision-model'] ?? 0) + (c['described:context-template'] ?? 0);
-    for (const line of formatUsage(this.models!.usage())) process.stderr.write(`describe: ${line}\n`);
-    process.stderr.write(
-      `describe: ${ok} described (${this.method}), ${c['already-described'] ?? 0} already described, ${c['description-failed'] ?? 0} failed\n`,
-    );
-    if ((c['description-failed'] ?? 0) > 0 && ok === 0 && (c['already-described'] ?? 0) === 0) {
-      throw new StageFailedError(`describe: every description request failed (${c['description-failed']}); first reason: ${this.firstFailure}`);
-    }
-  }
-
-  async teardown(): Promise<void> {
-    if (!this.options.models) await this.models?.dispose();
-    this.models = undefined;
   }
 }

@@ -127,9 +127,8 @@ async function occurrencesOfQuery(store: CorpusStore, queryId: string): Promise<
   return found.filter((o): o is Occurrence => o !== undefined);
 }
 
-async function processQuery(query: Query, ctx: StageContext): Promise<Record<string, number>> {
+async function processQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
   const { store, config } = ctx;
-  const counts = new StageCounts();
   const budget = { tokensAbove: config.images.contextTokensAbove, tokensBelow: config.images.contextTokensBelow };
   const pages = new PageFacts(store);
   const batch = store.batch();
@@ -181,7 +180,6 @@ async function processQuery(query: Query, ctx: StageContext): Promise<Record<str
   for (const bytes of thumbnails.values()) batch.putBlob(bytes);
   await batch.write();
   counts.add('images', imageIds.length);
-  return counts.counts;
 }
 
 /** Clusters every hashed image in the store; writes cluster fields of the images in this shard that changed. */

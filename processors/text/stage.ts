@@ -59,8 +59,7 @@ export class ProcessTextStage implements Stage {
     }
   }
 
-  async runQuery(query: Query, ctx: StageContext): Promise<Record<string, number>> {
-    const counts = new StageCounts();
+  async runQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
     for (const pageId of await ctx.store.related('query-pages', query.id)) {
       if (this.processedThisRun.has(pageId)) {
         counts.add('pages-shared-with-earlier-query');
@@ -74,7 +73,6 @@ export class ProcessTextStage implements Stage {
       await this.processPage(page, ctx, counts);
       this.processedThisRun.add(pageId);
     }
-    return counts.counts;
   }
 
   private fingerprint(text: string, ctx: StageContext): Fingerprint | undefined {

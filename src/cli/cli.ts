@@ -1,6 +1,6 @@
 // The `m2rag` command line: global options, one module per command, one error policy.
 import { Command, CommanderError } from 'commander';
-import { exitCodeOf, UserError } from '../core/errors.js';
+import { isExpectedError } from '../core/errors.js';
 import { log } from '../core/feedback.js';
 import { StoreVersionError } from '../../storage/index.js';
 import { register as registerBuild } from './commands/build.js';
@@ -52,11 +52,17 @@ export async function main(argv: string[]): Promise<number> {
       // Commander has already printed its message (usage errors, --help, --version).
       return error.exitCode === 0 ? 0 : 2;
     }
-    const code = exitCodeOf(error);
-    const known = error instanceof UserError || error instanceof StoreVersionError || code !== 1;
-    if (known) process.stderr.write(`m2rag: ${(error as Error).message}\n`);
-    else log.error({ err: error }, 'unexpected error');
-    return error instanceof StoreVersionError ? 2 : code;
+    // An expected failure is one line; anything else is a bug, logged with its stack.
+    if (error instanceof StoreVersionError) {
+      process.stderr.write(`m2rag: ${error.message}\n`);
+      return 2;
+    }
+    if (isExpectedError(error)) {
+      process.stderr.write(`m2rag: ${error.message}\n`);
+      return error.exitCode;
+    }
+    log.error({ err: error }, 'unexpected error');
+    return 1;
   }
 }
 

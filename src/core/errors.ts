@@ -27,9 +27,7 @@ export class StageFailedError extends Error {
   }
 }
 
-export function exitCodeOf(error: unknown): number {
-  if (error instanceof UserError || error instanceof NotImplementedError || error instanceof StageFailedError) {
-    return error.exitCode;
-  }
-  return 1;
+/** The failures m2rag expects and explains in one line (a user's mistake, a stage that failed). */
+export function isExpectedError(error: unknown): error is UserError | NotImplementedError | StageFailedError {
+  return error instanceof UserError || error instanceof NotImplementedError || error instanceof StageFailedError;
 }

@@ -1,7 +1,12 @@
 // The stage runner. A stage is a small unit with one per-query function (datatrove-style): the
 // runner feeds it the queries of its shard, skips those already marked done (resumable), marks each
-// one done after it succeeds, keeps the stage's counts and stores them. Stages write records under
-// stable ids, so running one twice changes nothing (idempotent).
+// one done once the stage's work for it has landed, keeps the stage's counts and stores them. Stages write records under stable ids, so running one
+// twice changes nothing (idempotent).
+//
+// One rule for failures: an item that fails (a model reply, a page) is recorded by the stage with its
+// reason and counted with `counts.fail(reason)`; its query is then not marked done, so the next run
+// retries it. A query whose work throws is counted as failed and retried the same way. Either way
+// the counts of what the query did survive.
 import type { Config } from './config.js';
 import { log, startProgress } from './feedback.js';
 import { WHOLE, type CorpusStore, type Query, type Shard } from '../../storage/index.js';
@@ -9,6 +14,8 @@ import { WHOLE, type CorpusStore, type Query, type Shard } from '../../storage/i
 /** Counts of what a stage did and why it dropped what it dropped. */
 export class StageCounts {
   readonly counts: Record<string, number> = {};
+  private failures = 0;
+  private firstFailure?: string;
 
   add(key: string, n = 1): void {
     this.counts[key] = (this.counts[key] ?? 0) + n;
@@ -19,31 +26,55 @@ export class StageCounts {
     this.add(`dropped:${reason}`, n);
   }
 
+  /**
+   * An item that failed and was recorded with its reason; the query stays unmarked for a retry.
+   * `reason` is one line; its part before the first ':' names the count.
+   */
+  fail(reason: string, n = 1): void {
+    this.add(`failed:${reason.split(':')[0]!.trim()}`, n);
+    this.failures += n;
+    this.firstFailure ??= reason;
+  }
+
+  /** Items that failed in this unit of work, and the first reason. */
+  get failed(): { count: number; first?: string } {
+    return { count: this.failures, first: this.firstFailure };
+  }
+
   merge(other: Record<string, number>): void {
     for (const [key, n] of Object.entries(other)) this.add(key, n);
   }
 }
 
-export interface StageContext {
+/**
+ * What a stage gets: the store, the config, its shard, the stage's counts (for work outside one
+ * query, such as a corpus-wide finish step), and the services the command opened once for all its
+ * stages (models, for instance), typed by the stage that uses them.
+ */
+export interface StageContext<Services = unknown> {
   store: CorpusStore;
   config: Config;
   shard: Shard;
   counts: StageCounts;
+  services: Services;
 }
 
-export interface Stage {
+export interface Stage<Services = unknown> {
   readonly name: string;
-  /** Once per run, before any query (open models, build indexes). */
-  setup?(ctx: StageContext): Promise<void>;
-  /** The work for one query; returns that query's counts (also added to the stage's counts). */
-  runQuery(query: Query, ctx: StageContext): Promise<Record<string, number>>;
+  /** Once per run, before any query (build indexes, check what the stage needs). */
+  setup?(ctx: StageContext<Services>): Promise<void>;
+  /** The work for one query; counts go to `counts` (they are kept even when the query fails). */
+  runQuery(query: Query, ctx: StageContext<Services>, counts: StageCounts): Promise<void>;
   /** Once per run, after all queries (corpus-wide steps such as clustering). */
-  finish?(ctx: StageContext): Promise<void>;
+  finish?(ctx: StageContext<Services>): Promise<void>;
   /** Once per run, always, to release what setup opened. */
-  teardown?(ctx: StageContext): Promise<void>;
+  teardown?(ctx: StageContext<Services>): Promise<void>;
 }
 
-export interface RunStageOptions {
+/** Options of one stage run; `services` is required when the stage uses any. */
+export type RunStageOptions<Services> = RunStageSettings & (unknown extends Services ? { services?: Services } : { services: Services });
+
+interface RunStageSettings {
   config: Config;
   shard?: Shard;
   /** Re-run queries already marked done. */
@@ -58,13 +89,16 @@ export interface StageReport {
   stage: string;
   queries: number;
   skipped: number;
+  /** Queries whose work threw, or that left failed items (both are retried by the next run). */
   failed: number;
+  /** The first failure's reason, for the one line a command prints when every query failed. */
+  firstFailure?: string;
   counts: Record<string, number>;
 }
 
-export async function runStage(stage: Stage, store: CorpusStore, options: RunStageOptions): Promise<StageReport> {
+export async function runStage<Services>(stage: Stage<Services>, store: CorpusStore, options: RunStageOptions<Services>): Promise<StageReport> {
   const shard = options.shard ?? WHOLE;
-  const ctx: StageContext = { store, config: options.config, shard, counts: new StageCounts() };
+  const ctx: StageContext<Services> = { store, config: options.config, shard, counts: new StageCounts(), services: options.services as Services };
   const todo: Query[] = [];
   let skipped = 0;
   for await (const query of store.iterate('queries', { shard })) {
@@ -77,23 +111,33 @@ export async function runStage(stage: Stage, store: CorpusStore, options: RunSta
     else todo.push(query);
   }
   let failed = 0;
+  let firstFailure: string | undefined;
   const progress = startProgress(stage.name, todo.length);
   try {
     await stage.setup?.(ctx);
     for (const query of todo) {
+      const counts = new StageCounts();
       try {
-        const counts = await stage.runQuery(query, ctx);
-        ctx.counts.merge(counts);
-        const batch = store.batch().markStageDone(stage.name, query.id, counts);
-        for (const later of options.invalidates ?? []) batch.clearStageDone(later, query.id);
-        await batch.write();
-        ctx.counts.add('queries');
+        await stage.runQuery(query, ctx, counts);
+        if (counts.failed.count > 0) {
+          failed++;
+          firstFailure ??= counts.failed.first;
+          ctx.counts.add('queries-incomplete');
+          log.warn({ stage: stage.name, queryId: query.id, failed: counts.failed.count, first: counts.failed.first }, 'query incomplete; the next run retries it');
+        } else {
+          const batch = store.batch().markStageDone(stage.name, query.id, counts.counts);
+          for (const later of options.invalidates ?? []) batch.clearStageDone(later, query.id);
+          await batch.write();
+          ctx.counts.add('queries');
+        }
       } catch (error) {
         // A query that fails is left unmarked, so the next run retries it; the stage goes on.
         failed++;
+        firstFailure ??= (error as Error).message;
         ctx.counts.add('queries-failed');
         log.error({ stage: stage.name, queryId: query.id, err: (error as Error).message }, 'query failed');
       }
+      ctx.counts.merge(counts.counts);
       progress.tick();
     }
     await stage.finish?.(ctx);
@@ -103,7 +147,7 @@ export async function runStage(stage: Stage, store: CorpusStore, options: RunSta
   if (skipped > 0) ctx.counts.add('queries-already-done', skipped);
   await store.addStageStats(stage.name, ctx.counts.counts);
   progress.done({ counts: ctx.counts.counts });
-  return { stage: stage.name, queries: todo.length, skipped, failed, counts: ctx.counts.counts };
+  return { stage: stage.name, queries: todo.length, skipped, failed, firstFailure, counts: ctx.counts.counts };
 }
 
 async function firstUnfinished(store: CorpusStore, stages: readonly string[], queryId: string): Promise<string | undefined> {

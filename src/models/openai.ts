@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { hashOf, type ModelCache } from './cache.js';
 import { ModelRequestError } from './errors.js';
 import { imageDataUrl } from './image-input.js';
-import type { ChatMessage, ChatRequest, ChatResponse, TextEmbedder, VisionChat } from './types.js';
+import type { ChatMessage, ChatRequest, ChatResponse, TextEmbedder, ChatModel } from './types.js';
 import type { UsageMeter } from './usage.js';
 
 export const OPENAI_PROVIDER = 'openai-compatible';
@@ -181,7 +181,7 @@ export function parseChatReply(json: unknown, wantLogprobs: boolean): CachedChat
   return reply;
 }
 
-export class OpenAiChat implements VisionChat {
+export class OpenAiChat implements ChatModel {
   readonly provider = OPENAI_PROVIDER;
   readonly model: string;
   private readonly transport: OpenAiTransport;

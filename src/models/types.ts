@@ -59,7 +59,7 @@ export interface ChatResponse {
   inputHash: string;
 }
 
-export interface VisionChat extends ModelIdentity {
+export interface ChatModel extends ModelIdentity {
   /** Throws ModelRequestError (src/models/errors.ts) with a one-line reason when the request fails for good. */
   chat(request: ChatRequest): Promise<ChatResponse>;
 }
@@ -80,9 +80,9 @@ export interface UsageTotals {
  */
 export interface Models {
   /** Text LLM (OpenAI-compatible chat); used for text scoring, generation, judging. */
-  llm?: VisionChat;
+  llm?: ChatModel;
   /** Vision-language model (OpenAI-compatible chat with images); descriptions, image scoring, reranking. */
-  vision?: VisionChat;
+  vision?: ChatModel;
   /** Always present: a configured embedding endpoint, or the embedded offline default. */
   textEmbedder: TextEmbedder;
   /** CLIP-family dual encoder, when a model directory is configured. */

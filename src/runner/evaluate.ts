@@ -3,7 +3,7 @@
 // a judge could not give are left out of the means and counted as failed, never scored 0; without
 // an LLM the judged metrics are reported as not judged.
 import { failureReason } from '../models/errors.js';
-import type { ChatMessage, Models, VisionChat } from '../models/types.js';
+import type { ChatMessage, Models, ChatModel } from '../models/types.js';
 import {
   contextUsefulMessages,
   JUDGE_PROMPT_VERSION,
@@ -58,12 +58,12 @@ function statementsOf(answer: string): string[] {
     .slice(0, MAX_STATEMENTS);
 }
 
-async function ask(llm: VisionChat, messages: ChatMessage[], maxTokens: number): Promise<string> {
+async function ask(llm: ChatModel, messages: ChatMessage[], maxTokens: number): Promise<string> {
   return (await llm.chat({ messages, maxTokens, temperature: 0 })).text;
 }
 
 async function judgeGeneration(
-  llm: VisionChat,
+  llm: ChatModel,
   generation: Generation,
   question: string,
   chunkTexts: string[],

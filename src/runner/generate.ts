@@ -7,7 +7,7 @@
 //   text   — the text-only baseline.
 // Without an LLM, `extractive`: the query's best sentences from the top chunks, each image placed
 // after the sentence its description matches best. It is labelled `method: "extractive"`.
-import type { ChatMessage, VisionChat } from '../models/types.js';
+import type { ChatMessage, ChatModel } from '../models/types.js';
 import { contentTerms, termCoverage } from '../../scorers/calibration.js';
 import { parseRubricScore } from '../../scorers/rubrics.js';
 import { figureBlock, postProcessAnswer, tidy, type ImageRef } from './citations.js';
@@ -75,7 +75,7 @@ class Usage {
   completionTokens = 0;
   hashes: string[] = [];
 
-  async ask(llm: VisionChat, prompt: string, maxTokens: number): Promise<string> {
+  async ask(llm: ChatModel, prompt: string, maxTokens: number): Promise<string> {
     const messages: ChatMessage[] = [{ role: 'user', content: prompt }];
     const reply = await llm.chat({ messages, maxTokens, temperature: 0 });
     this.promptTokens += reply.usage?.promptTokens ?? 0;
@@ -85,7 +85,7 @@ class Usage {
   }
 }
 
-export async function generateWithLlm(llm: VisionChat, strategy: Strategy, input: GenerationInput, maxTokens: number): Promise<GenerationOutput> {
+export async function generateWithLlm(llm: ChatModel, strategy: Strategy, input: GenerationInput, maxTokens: number): Promise<GenerationOutput> {
   const usage = new Usage();
   const done = (method: GenerationOutput['method'], output: string, cited: number[], prompt: string, counts: Record<string, number>): GenerationOutput => ({
     method,
@@ -116,7 +116,7 @@ export async function generateWithLlm(llm: VisionChat, strategy: Strategy, input
 }
 
 async function multiStage(
-  llm: VisionChat,
+  llm: ChatModel,
   input: GenerationInput,
   maxTokens: number,
   usage: Usage,

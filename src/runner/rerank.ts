@@ -5,7 +5,7 @@
 // Without a vision model: the labelled fallback `embedding-description-match`, the mean of the
 // calibrated query–image similarity from retrieval and the share of query terms in the description/context.
 import { failureReason } from '../models/errors.js';
-import type { ChatMessage, Models, VisionChat } from '../models/types.js';
+import type { ChatMessage, Models, ChatModel } from '../models/types.js';
 import { CLIP_COSINE, cosineToScore, SENTENCE_COSINE, termCoverage, type CosineCalibration } from '../../scorers/calibration.js';
 import { yesNoRelevance } from '../../scorers/yes-no.js';
 import type { CorpusStore } from '../../storage/index.js';
@@ -61,7 +61,7 @@ export interface RerankOptions {
   mode?: 'concurrent' | 'sequential';
 }
 
-async function scoreWithVision(vision: VisionChat, store: CorpusStore, question: string, hit: VectorHit, entry: ImageEntry): Promise<RerankedCandidate> {
+async function scoreWithVision(vision: ChatModel, store: CorpusStore, question: string, hit: VectorHit, entry: ImageEntry): Promise<RerankedCandidate> {
   const base = { imageId: hit.id, retrievalScore: hit.score };
   const image = await store.get('images', hit.id);
   const bytes = image && ((image.thumbnailId && (await store.blobs.get(image.thumbnailId))) || (await store.blobs.get(image.id)));

@@ -5,6 +5,7 @@ import { UserError } from '../../core/errors.js';
 import { ingestQueries, readQueriesFile } from '../../core/queries.js';
 import { log } from '../../core/feedback.js';
 import { runBuildSteps, type BuildStep } from '../pipeline.js';
+import { openModelServices, type OpenModelServices } from '../../models/services.js';
 import { CorpusStore, type Shard } from '../../../storage/index.js';
 
 export interface GlobalOptions {
@@ -81,5 +82,19 @@ export async function runStepsOnStore(command: Command, options: StageFlags, ste
   const global = globalOptions(command);
   const config = await configFor(global, overrides);
   const shard = shardFrom(options);
-  await withStore(global, (store) => runBuildSteps(store, config, steps, { shard, force: options.force }));
+  await withStore(global, (store) => withModelServices(config, store, (services) => runBuildSteps(store, config, steps, { shard, force: options.force, services })));
+}
+
+/**
+ * Opens the models once for a whole command (loaded on first use), runs `work`, then prints what the
+ * model calls cost and releases them, whatever happened.
+ */
+export async function withModelServices<T>(config: Config, store: CorpusStore, work: (services: OpenModelServices) => Promise<T>): Promise<T> {
+  const services = openModelServices(config, store);
+  try {
+    return await work(services);
+  } finally {
+    for (const line of services.usageLines()) process.stderr.write(`models: ${line}\n`);
+    await services.dispose();
+  }
 }

@@ -8,6 +8,7 @@ import {
   parseNonNegativeInt,
   parsePositiveInt,
   shardFrom,
+  withModelServices,
   type GlobalOptions,
 } from './common.js';
 import { runBuildSteps, type BuildStep } from '../pipeline.js';
@@ -84,7 +85,7 @@ export async function runStepsForQueries(options: QueriesStepOptions, command: C
   const shard = shardFrom(options);
   const store = await loadAndIngestQueries(options.queries, () => CorpusStore.open(global.store));
   try {
-    await runBuildSteps(store, config, steps, { shard, force: options.force });
+    await withModelServices(config, store, (services) => runBuildSteps(store, config, steps, { shard, force: options.force, services }));
   } finally {
     await store.close();
   }

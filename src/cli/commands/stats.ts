@@ -20,7 +20,12 @@ export interface StageSummary {
   queriesDone: number;
   runs: number;
   lastRunAt: string;
+  /** What the done queries hold now, each as of its latest run (a --force run does not double it). */
   counts: Record<string, number>;
+  /** The latest run's own counts, including its skipped, waiting and failed queries. */
+  lastRun: Record<string, number>;
+  /** Totals over every run. */
+  totals: Record<string, number>;
 }
 
 export async function collectStats(store: CorpusStore): Promise<Record<string, number> & { stages: Record<string, StageSummary> }> {
@@ -32,7 +37,9 @@ export async function collectStats(store: CorpusStore): Promise<Record<string, n
       queriesDone: await store.stageMarkerCount(stats.stage),
       runs: stats.runs,
       lastRunAt: stats.lastRunAt,
-      counts: stats.counts,
+      counts: await store.doneQueryCounts(stats.stage),
+      lastRun: stats.lastRun ?? {},
+      totals: stats.counts,
     };
   }
   result.stages = stages;
@@ -58,10 +65,9 @@ export function register(program: Command): void {
         process.stdout.write(names.length === 0 ? 'no stage has run yet\n' : 'stages\n');
         for (const name of names) {
           const stage = stages[name]!;
-          const detail = Object.entries(stage.counts)
-            .map(([k, n]) => `${k}=${n}`)
-            .join(' ');
-          process.stdout.write(`  ${name.padEnd(14)} queries done ${stage.queriesDone}, runs ${stage.runs}: ${detail}\n`);
+          const detail = (counts: Record<string, number>): string => Object.entries(counts).map(([k, n]) => `${k}=${n}`).join(' ');
+          process.stdout.write(`  ${name.padEnd(14)} queries done ${stage.queriesDone}, runs ${stage.runs}: ${detail(stage.counts)}\n`);
+          process.stdout.write(`  ${''.padEnd(14)} last run (${stage.lastRunAt}): ${detail(stage.lastRun)}\n`);
         }
       });
     });
