@@ -12,7 +12,7 @@ import { CORPORA } from '../tests/helpers/cli.js';
 import { decodeHtmlBytes } from '../processors/text/decode.js';
 import { extractMainContent } from '../processors/text/extract.js';
 import { markImagesInHtml } from '../src/core/markup/page-images.js';
-import { scoreExtraction, type ExtractionScore } from '../processors/text/score.js';
+import { scoreExtraction, type ExtractionScore } from './extraction-f1.js';
 
 const DATASET = path.join(CORPORA, 'article-extraction');
 

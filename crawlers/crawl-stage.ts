@@ -4,9 +4,9 @@
 import path from 'node:path';
 import { Configuration, log as crawleeLog, LogLevel } from '@crawlee/core';
 import { StageCounts, type Stage, type StageContext } from '../src/core/stage.js';
-import { occurrenceIdOf, stableId, type CorpusStore, type Query, type SearchHit } from '../storage/index.js';
+import { occurrenceIdOf, searchHitIdOf, type CorpusStore, type Query, type SearchHit } from '../storage/index.js';
 import { findChromium } from './fetch/chromium.js';
-import { ImageFetcher } from './fetch/image-fetcher.js';
+import { ImageFetcher, putImageOutcome } from './fetch/image-fetcher.js';
 import { PageCrawler } from './fetch/page-crawler.js';
 import { HostLimiter } from './net/host-limiter.js';
 import { RobotsCache } from './net/robots.js';
@@ -98,7 +98,7 @@ export class CrawlStage implements Stage {
     const hits: SearchHit[] = [];
     for (const [kind, results] of [['web', web], ['image', image]] as const) {
       results.forEach((result, rank) => {
-        hits.push({ id: stableId(query.id, kind, result.url), queryId: query.id, kind, rank, provider: provider.name, ...result });
+        hits.push({ id: searchHitIdOf(query.id, kind, result.url), queryId: query.id, kind, rank, provider: provider.name, ...result });
       });
       counts.add(`${kind}-hits`, results.length);
     }
@@ -122,17 +122,7 @@ export class CrawlStage implements Stage {
         .put('occurrences', { id, kind: 'auxiliary', queryId: query.id, index: hit.rank, url: hit.url, imageId: outcome.imageId, attributes })
         .link('query-occurrences', query.id, id)
         .put('hits', { ...hit, imageId: outcome.imageId });
-      if (!outcome.reused) batch.put('fetches', outcome.fetch);
-      if (outcome.imageId) {
-        batch.link('image-occurrences', outcome.imageId, id);
-        counts.add('aux-images-ok');
-      } else {
-        counts.drop(`aux-image-${(outcome.fetch.reason ?? 'failed').split(/[: ]/)[0]}`);
-      }
-      if (outcome.image && outcome.bytes) {
-        batch.putBlob(outcome.bytes).put('images', outcome.image);
-        counts.add('images-stored');
-      }
+      putImageOutcome(batch, outcome, id, counts, 'aux-image');
     });
     await batch.write();
   }

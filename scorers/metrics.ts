@@ -1,6 +1,9 @@
 // Metrics: the M2RAG eight (aggregated with per-metric failed-judgment counts), image recall,
-// retrieval precision/recall/F1 at N pooled over the dataset (as RagVL reports them), Recall@K per
-// query, and WebQA-style QA accuracy (keyword accuracy, exact match after normalization).
+// context precision and faithfulness from a judge's Yes/No verdicts, retrieval precision/recall/F1
+// at N pooled over the dataset (as RagVL reports them) and mean Recall@K, and WebQA-style QA
+// accuracy (keyword accuracy, exact match after normalization). Per-generation figures are kept as
+// counts, so the corpus figures can be pooled again from stored results.
+import type { EvalResult } from '../storage/index.js';
 
 export const M2RAG_METRICS = [
   'fluency',
@@ -14,6 +17,9 @@ export const M2RAG_METRICS = [
 ] as const;
 export type M2ragMetric = (typeof M2RAG_METRICS)[number];
 
+/** The metrics of the M2RAG table: the eight and their overall mean. */
+const M2RAG_TABLE = new Set<string>([...M2RAG_METRICS, 'overall']);
+
 /** Image recall: cited positives over positives (input images with final score ≥ 8); 1.0 when there are none. */
 export function imageRecall(citedImageIds: string[], positiveImageIds: string[]): number {
   if (positiveImageIds.length === 0) return 1;
@@ -23,8 +29,25 @@ export function imageRecall(citedImageIds: string[], positiveImageIds: string[])
 
 /** Overall = mean of the metrics that were computed (failed or not-applicable ones are left out, not zeroed). */
 export function overallOf(metrics: Partial<Record<string, number>>): number | undefined {
-  const values = M2RAG_METRICS.map((m) => metrics[m]).filter((v): v is number => v !== undefined);
-  return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length;
+  return mean(M2RAG_METRICS.map((m) => metrics[m]).filter((v): v is number => v !== undefined));
+}
+
+/**
+ * Context precision (RAGAS): the average, over the useful passages, of the precision at each one's
+ * rank; passages in retrieval order. 0 when none was useful.
+ */
+export function contextPrecision(useful: boolean[]): number {
+  let hits = 0;
+  let sum = 0;
+  useful.forEach((isUseful, i) => {
+    if (isUseful) sum += ++hits / (i + 1);
+  });
+  return hits === 0 ? 0 : sum / hits;
+}
+
+/** Faithfulness: the share of the answer's statements the passages support. */
+export function faithfulness(supported: boolean[]): number | undefined {
+  return supported.length === 0 ? undefined : supported.filter(Boolean).length / supported.length;
 }
 
 export interface MetricSummary {
@@ -43,43 +66,54 @@ export function summarizeMetrics(results: Array<{ metrics: Record<string, number
   const summary: Record<string, MetricSummary> = {};
   for (const name of [...names].sort()) {
     const values = results.map((r) => r.metrics[name]).filter((v): v is number => v !== undefined);
-    summary[name] = {
-      mean: values.length ? values.reduce((a, b) => a + b, 0) / values.length : undefined,
-      n: values.length,
-      failed: results.reduce((a, r) => a + (r.failed[name] ?? 0), 0),
-    };
+    summary[name] = { mean: mean(values), n: values.length, failed: results.reduce((a, r) => a + (r.failed[name] ?? 0), 0) };
   }
   return summary;
 }
 
-export interface RetrievalCase {
-  retrieved: string[];
-  relevant: string[];
+export type RetrievalFigures = NonNullable<EvalResult['retrieval']>;
+
+/**
+ * One generation's image retrieval as counts: its inputs (the reranked top N) and its retrieval
+ * candidates (the top K, in retrieval order) against the relevant images.
+ */
+export function retrievalFigures(labels: RetrievalFigures['labels'], inputs: string[], candidates: string[], relevant: string[]): RetrievalFigures {
+  const gold = new Set(relevant);
+  const hitsIn = (ids: string[]): number => new Set(ids.filter((id) => gold.has(id))).size;
+  return { labels, retrieved: inputs.length, relevant: gold.size, hits: hitsIn(inputs), candidates: candidates.length, candidateHits: hitsIn(candidates) };
 }
 
-/** Precision, recall and F1 at N pooled over the dataset: total hits over total retrieved / relevant. */
-export function pooledPrfAtN(cases: RetrievalCase[], n: number): { precision: number; recall: number; f1: number } {
-  let hits = 0;
-  let retrieved = 0;
-  let relevant = 0;
-  for (const c of cases) {
-    const top = c.retrieved.slice(0, n);
-    const gold = new Set(c.relevant);
-    hits += top.filter((id) => gold.has(id)).length;
-    retrieved += top.length;
-    relevant += gold.size;
-  }
-  const precision = retrieved === 0 ? 0 : hits / retrieved;
-  const recall = relevant === 0 ? 0 : hits / relevant;
-  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
-  return { precision, recall, f1 };
+export interface PooledRetrieval {
+  labels: RetrievalFigures['labels'] | 'labels-file+scores>=8';
+  /** N: the most inputs any generation had. */
+  n: number;
+  /** K: the most candidates any generation had. */
+  k: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  /** Mean Recall@K over the generations with relevant images; undefined when none has any. */
+  recallAtK?: number;
+  queries: number;
 }
 
-/** Recall@K for one query: share of its relevant items among the top K; undefined without relevant items. */
-export function recallAtK(retrieved: string[], relevant: string[], k: number): number | undefined {
-  if (relevant.length === 0) return undefined;
-  const top = new Set(retrieved.slice(0, k));
-  return relevant.filter((id) => top.has(id)).length / new Set(relevant).size;
+/** Precision, recall and F1 at N pooled over the dataset (total hits over total retrieved / relevant), and mean Recall@K. */
+export function poolRetrieval(figures: RetrievalFigures[]): PooledRetrieval | undefined {
+  if (figures.length === 0) return undefined;
+  const total = (key: 'retrieved' | 'relevant' | 'hits'): number => figures.reduce((a, f) => a + f[key], 0);
+  const precision = total('retrieved') === 0 ? 0 : total('hits') / total('retrieved');
+  const recall = total('relevant') === 0 ? 0 : total('hits') / total('relevant');
+  const sources = [...new Set(figures.map((f) => f.labels))].sort();
+  return {
+    labels: sources.length === 1 ? sources[0]! : 'labels-file+scores>=8',
+    n: Math.max(1, ...figures.map((f) => f.retrieved)),
+    k: Math.max(1, ...figures.map((f) => f.candidates)),
+    precision,
+    recall,
+    f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall),
+    recallAtK: mean(figures.filter((f) => f.relevant > 0).map((f) => f.candidateHits / f.relevant)),
+    queries: figures.length,
+  };
 }
 
 const NUMBER_WORDS: Record<string, string> = {
@@ -112,4 +146,48 @@ export function keywordAccuracy(prediction: string, keywords: string[]): number 
   if (wanted.length === 0) return undefined;
   const text = ` ${normalizeAnswer(prediction)} `;
   return wanted.filter((k) => text.includes(` ${k} `)).length / wanted.length;
+}
+
+/** The QA metrics a gold answer and keywords allow (each only when its gold part is given). */
+export function qaMetrics(prediction: string, gold: { answer?: string; keywords?: string[] }): { exactMatch?: number; keywordAccuracy?: number } {
+  const metrics: { exactMatch?: number; keywordAccuracy?: number } = {};
+  if (gold.answer !== undefined) metrics.exactMatch = exactMatch(prediction, gold.answer);
+  const keywords = gold.keywords ? keywordAccuracy(prediction, gold.keywords) : undefined;
+  if (keywords !== undefined) metrics.keywordAccuracy = keywords;
+  return metrics;
+}
+
+export interface EvalSummary {
+  m2rag: Record<string, MetricSummary>;
+  retrieval?: PooledRetrieval;
+  qa?: { exactMatch?: number; keywordAccuracy?: number; queries: number };
+  /** Failed judgments by `metric: reason` (the reason's part before its first ':'). */
+  failedReasons: Record<string, number>;
+}
+
+/** The corpus-level figures of a set of evaluation results. */
+export function summarizeEvalResults(results: Array<Pick<EvalResult, 'metrics' | 'failed' | 'reasons' | 'retrieval'>>): EvalSummary {
+  const m2rag = summarizeMetrics(results.map((r) => ({ metrics: pick(r.metrics, M2RAG_TABLE), failed: r.failed })));
+  const failedReasons: Record<string, number> = {};
+  for (const r of results) {
+    for (const [metric, reason] of Object.entries(r.reasons ?? {})) {
+      const key = `${metric}: ${reason.split(':')[0]}`;
+      failedReasons[key] = (failedReasons[key] ?? 0) + 1;
+    }
+  }
+  const summary: EvalSummary = { m2rag, failedReasons };
+  const retrieval = poolRetrieval(results.flatMap((r) => (r.retrieval ? [r.retrieval] : [])));
+  if (retrieval) summary.retrieval = retrieval;
+  const em = results.flatMap((r) => (r.metrics.exactMatch === undefined ? [] : [r.metrics.exactMatch]));
+  const kw = results.flatMap((r) => (r.metrics.keywordAccuracy === undefined ? [] : [r.metrics.keywordAccuracy]));
+  if (em.length + kw.length > 0) summary.qa = { exactMatch: mean(em), keywordAccuracy: mean(kw), queries: Math.max(em.length, kw.length) };
+  return summary;
+}
+
+function pick(metrics: Record<string, number>, names: Set<string>): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).filter(([k]) => names.has(k)));
+}
+
+function mean(values: number[]): number | undefined {
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : undefined;
 }

@@ -4,6 +4,7 @@
 // an embedder that gives many images the same vector scores what it deserves.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { CsvError, parse } from 'csv-parse/sync';
 import sharp from 'sharp';
 import { UserError } from '../src/core/errors.js';
 import type { ImageEmbedder } from '../src/models/types.js';
@@ -25,27 +26,34 @@ export interface RetrievalEvalResult {
   embedder: string;
 }
 
-function parseCsvLine(line: string): string[] {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"' && field === '') quoted = true;
-    else if (ch === ',' && fields.length === 0) {
-      // Only the first comma separates: captions contain commas.
-      fields.push(field);
-      field = '';
-    } else field += ch;
+interface CsvRecord {
+  record: string[];
+  info: { lines: number };
+}
+
+/** CSV records with the line each ends on; a line that is not CSV is the user's mistake and says where. */
+function parseCsv(text: string, file: string): CsvRecord[] {
+  try {
+    return parse(text, {
+      bom: true,
+      info: true,
+      // Lines may end either way within one file (hand-edited captions).
+      record_delimiter: ['\r\n', '\n'],
+      // Unquoted captions may contain commas and quotes: imageAndCaption rejoins the fields after the first.
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+      // csv-parse's types do not model what `info: true` returns.
+    }) as unknown as CsvRecord[];
+  } catch (error) {
+    if (error instanceof CsvError) throw new UserError(`${file}:${error.lines}: ${error.message}`);
+    throw error;
   }
-  fields.push(field);
-  return fields;
+}
+
+/** The image and the caption of a record, trimmed: only the first comma separates (captions contain commas). */
+function imageAndCaption(record: string[]): [string, string] {
+  return [record[0]!.trim(), record.slice(1).join(',').trim()];
 }
 
 /** `image,caption` rows (header required); a malformed line is the user's mistake and says where. */
@@ -56,15 +64,16 @@ export async function readCaptions(file: string): Promise<CaptionRow[]> {
   } catch (error) {
     throw new UserError(`${file}: cannot read captions (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  const lines = text.split(/\r?\n/);
-  const header = parseCsvLine(lines[0] ?? '').map((h) => h.trim().toLowerCase());
-  if (header[0] !== 'image' || header[1] !== 'caption') throw new UserError(`${file}:1: expected the header "image,caption"`);
+  const records = parseCsv(text, file);
+  const [first, second] = records[0]?.info.lines === 1 ? imageAndCaption(records[0].record) : [];
+  if (first?.toLowerCase() !== 'image' || second?.toLowerCase() !== 'caption') throw new UserError(`${file}:1: expected the header "image,caption"`);
   const rows: CaptionRow[] = [];
-  for (const [i, line] of lines.entries()) {
-    if (i === 0 || line.trim() === '') continue;
-    const [image, caption] = parseCsvLine(line);
-    if (!image?.trim() || !caption?.trim()) throw new UserError(`${file}:${i + 1}: expected "image,caption"`);
-    rows.push({ image: image.trim(), caption: caption.trim() });
+  for (const { record, info } of records.slice(1)) {
+    const [image, caption] = imageAndCaption(record);
+    // A line of spaces is a blank line.
+    if (record.length === 1 && !image) continue;
+    if (!image || !caption) throw new UserError(`${file}:${info.lines}: expected "image,caption"`);
+    rows.push({ image, caption });
   }
   if (rows.length === 0) throw new UserError(`${file}: no captions`);
   return rows;

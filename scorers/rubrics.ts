@@ -54,14 +54,14 @@ export function imageHelpfulnessMessages(query: string, image: Uint8Array, conte
 export type Judgment = { ok: true; score: number } | { ok: false; reason: string };
 
 /**
- * The last integer in a judge's reply, clamped to [min, max]. Judges often restate the scale
+ * The last integer in a judge's reply, clamped to 0–10. Judges often restate the scale
  * ("on a scale of 0 to 10 ... Score: 7"), so the last number is the verdict.
  */
-export function parseRubricScore(reply: string, min = 0, max = 10): Judgment {
+export function parseRubricScore(reply: string): Judgment {
   const matches = reply.match(/-?\d+(?:\.\d+)?/g);
   if (!matches || matches.length === 0) {
     return { ok: false, reason: `no integer in reply: ${JSON.stringify(reply.slice(0, 80))}` };
   }
   const value = Math.round(Number(matches[matches.length - 1]));
-  return { ok: true, score: Math.min(max, Math.max(min, value)) };
+  return { ok: true, score: Math.min(10, Math.max(0, value)) };
 }

@@ -6,29 +6,31 @@
 // A judgment that fails (request error, reply without an integer) is stored as `failed` with its
 // reason and counted as a failure, so the query stays unmarked and the next run retries it; a failed
 // judgment is never kept and never scored 0.
-import { createHash } from 'node:crypto';
 import type { Stage } from '../src/core/stage.js';
 import type { ModelServices } from '../src/models/services.js';
+import { EMBEDDED_PROVIDER } from '../src/models/embedded-text.js';
 import { failureReason } from '../src/models/errors.js';
 import type { Models, ChatModel } from '../src/models/types.js';
 import { Bm25Index } from '../src/core/text/bm25.js';
 import { takeFirstTokens } from '../src/core/text/tokens.js';
-import { loadDescriptions, loadQueryElements, occurrenceContextText, type ImageElement } from '../storage/export/query-elements.js';
-import { stableId, type Chunk, type CorpusStore, type Description, type Query, type Score } from '../storage/index.js';
+import {
+  inputHashOf,
+  loadDescriptions,
+  loadQueryElements,
+  occurrenceContextText,
+  scoreIdOf,
+  type Chunk,
+  type CorpusStore,
+  type Description,
+  type ImageElement,
+  type Query,
+  type Score,
+} from '../storage/index.js';
 import { bm25ToScore, clampScore, CLIP_COSINE, cosineToScore, dot, termCoverage } from './calibration.js';
 import { imageHelpfulnessMessages, parseRubricScore, RUBRIC_PROMPT_VERSION, textRelevanceMessages, type Judgment } from './rubrics.js';
 import { embeddedImageScore, embeddedTextScore, selectChunks, selectImages, type Candidate } from './selection.js';
 
 export const SCORE_STAGE = 'score';
-export const EMBEDDED_PROVIDER = 'embedded';
-
-export function scoreIdOf(queryId: string, elementKind: 'chunk' | 'image', elementId: string): string {
-  return 's' + stableId(queryId, elementKind, elementId);
-}
-
-function hashOf(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\x00')).digest('hex');
-}
 
 type Draft = Omit<Score, 'kept' | 'reason'> & { reason?: string };
 
@@ -85,13 +87,9 @@ export async function scoreChunks(query: Query, chunks: Chunk[], models: Models,
       components: { bm25: lexical, embedding: semantic },
       finalScore: embeddedTextScore(lexical, semantic),
       method: 'bm25-embedding',
-      provenance: { provider: EMBEDDED_PROVIDER, model: `bm25+${models.textEmbedder.model}`, inputHash: hashOf(query.query, chunk.text), at },
+      provenance: { provider: EMBEDDED_PROVIDER, model: `bm25+${models.textEmbedder.model}`, inputHash: inputHashOf(query.query, chunk.text), at },
     };
   });
-}
-
-async function imageBytes(store: CorpusStore, element: ImageElement): Promise<Uint8Array | undefined> {
-  return (element.image.thumbnailId && (await store.blobs.get(element.image.thumbnailId))) || (await store.blobs.get(element.image.id));
 }
 
 export async function scoreImages(store: CorpusStore, query: Query, images: ImageElement[], models: Models, at: string): Promise<Draft[]> {
@@ -103,7 +101,7 @@ export async function scoreImages(store: CorpusStore, query: Query, images: Imag
     return Promise.all(
       images.map(async (element, i): Promise<Draft> => {
         const provenance = { provider: vision.provider, model: vision.model, promptVersion: RUBRIC_PROMPT_VERSION, inputHash: '', at };
-        const bytes = await imageBytes(store, element);
+        const bytes = await store.imageBytes(element.image, { prefer: 'thumbnail' });
         if (!bytes) return { ...base(element), status: 'failed', reason: 'image bytes missing from the blob store', components: {}, method: 'vision-rubric', provenance };
         const { judgment, inputHash } = await judge(vision, imageHelpfulnessMessages(query.query, bytes, takeFirstTokens(contexts[i]!, 300)));
         const components: Record<string, number> = {};
@@ -119,7 +117,7 @@ export async function scoreImages(store: CorpusStore, query: Query, images: Imag
   const [queryVector, ...vectors] = await embedAll(models, [query.query, ...descriptionTexts, ...contexts]);
   let clip: number[] | undefined;
   if (models.imageEmbedder) {
-    const bytes = await Promise.all(images.map((e) => imageBytes(store, e)));
+    const bytes = await Promise.all(images.map((e) => store.imageBytes(e.image, { prefer: 'thumbnail' })));
     const present = bytes.map((b, i) => (b ? i : -1)).filter((i) => i >= 0);
     const [clipQuery] = await models.imageEmbedder.embedTexts([query.query]);
     const imageVectors = await models.imageEmbedder.embedImages(present.map((i) => bytes[i]!));
@@ -141,7 +139,7 @@ export async function scoreImages(store: CorpusStore, query: Query, images: Imag
       components,
       finalScore: embeddedImageScore(layout, similarities),
       method: models.imageEmbedder ? 'layout-description-context-clip' : 'layout-description-context',
-      provenance: { provider: EMBEDDED_PROVIDER, model: models_, inputHash: hashOf(query.query, element.image.id, descriptionTexts[i]!, contexts[i]!), at },
+      provenance: { provider: EMBEDDED_PROVIDER, model: models_, inputHash: inputHashOf(query.query, element.image.id, descriptionTexts[i]!, contexts[i]!), at },
     };
   });
 }

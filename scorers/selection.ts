@@ -49,12 +49,12 @@ export function selectChunks(chunks: Candidate[], config: Config['score']): Map<
   return selectWithCaps(chunks, config.minChunkScore, () => config.chunksPerPage, (c) => c.pageId ?? '');
 }
 
-/** Page images: top `imagesPerPage` a page; auxiliary: top `auxImages`; then top `imagesOverall` of all kept. */
+/** Page images: top `imagesPerPage` a page; auxiliary: top `keepAuxImages`; then top `imagesOverall` of all kept. */
 export function selectImages(images: Candidate[], config: Config['score']): Map<string, Selection> {
   const decisions = selectWithCaps(
     images,
     config.minImageScore,
-    (c) => (c.pageId === undefined ? config.auxImages : config.imagesPerPage),
+    (c) => (c.pageId === undefined ? config.keepAuxImages : config.imagesPerPage),
     (c) => c.pageId ?? '\x00auxiliary',
   );
   const kept = images.filter((c) => decisions.get(c.id)?.kept).sort(byScoreThenId);

@@ -210,6 +210,9 @@ export const Generation = z.object({
   queryId: z.string(),
   strategy: z.string(),
   method: z.string(),
+  /** `failed` (with `reason`, an empty output) when the model gave no answer; absent on records written before failures were stored. */
+  status: z.enum(['ok', 'failed']).optional(),
+  reason: z.string().optional(),
   inputs: z.object({
     chunkIds: z.array(z.string()),
     imageIds: z.array(z.string()),
@@ -251,6 +254,20 @@ export const EvalResult = z.object({
   generationId: z.string().optional(),
   metrics: z.record(z.string(), z.number()),
   failed: z.record(z.string(), z.number()).default({}),
+  /** Why each failed metric has no value, by metric. */
+  reasons: z.record(z.string(), z.string()).optional(),
+  /** The generation's image retrieval against the relevant images, as counts, so corpus figures can be pooled from stored results. */
+  retrieval: z
+    .object({
+      /** Where relevance came from: a labels file, or the images' final scores (≥ 8). */
+      labels: z.enum(['labels-file', 'scores>=8']),
+      retrieved: z.number().int().nonnegative(),
+      relevant: z.number().int().nonnegative(),
+      hits: z.number().int().nonnegative(),
+      candidates: z.number().int().nonnegative(),
+      candidateHits: z.number().int().nonnegative(),
+    })
+    .optional(),
   method: z.string(),
   provenance: Provenance,
 });

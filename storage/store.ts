@@ -1,15 +1,17 @@
-// The corpus store: LevelDB (through `level`) in `<dir>/db`, one sublevel per record kind, plus
-// secondary indexes, per-query stage markers and content-addressed blobs in `<dir>/blobs`.
-// The API is deliberately small (get, put, batch, iterate, related) so another backend can replace it.
+// The corpus store: any abstract-level database (LevelDB through `level` in `<dir>/db` by default),
+// one sublevel per record kind, plus secondary indexes, per-query stage markers and
+// content-addressed blobs in `<dir>/blobs`. The API is deliberately small (get, put, batch,
+// iterate, related, blobs) and the database stays private, so another backend can replace LevelDB.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Level } from 'level';
-import type { AbstractSublevel } from 'abstract-level';
+import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
 import { BlobStore } from './blobs.js';
 import {
   SCHEMA_VERSION,
   indexNames,
   recordSchemas,
+  type Image,
   type IndexName,
   type RecordKind,
   type RecordOf,
@@ -17,8 +19,11 @@ import {
 } from './schemas.js';
 import { inShard, type Shard } from './shard.js';
 
-type JsonSublevel = AbstractSublevel<Level<string, unknown>, string | Buffer | Uint8Array, string, unknown>;
-type TextSublevel = AbstractSublevel<Level<string, unknown>, string | Buffer | Uint8Array, string, string>;
+/** The database a store runs over: any abstract-level backend with string keys. */
+export type StoreDatabase = AbstractLevel<string | Buffer | Uint8Array, string, unknown>;
+
+type JsonSublevel = AbstractSublevel<StoreDatabase, string | Buffer | Uint8Array, string, unknown>;
+type TextSublevel = AbstractSublevel<StoreDatabase, string | Buffer | Uint8Array, string, string>;
 
 const SEP = '\x00';
 const SEP_END = '\x01';
@@ -42,43 +47,59 @@ export interface StageStats {
   counts: Record<string, number>;
   /** The counts of the latest run alone (absent in stores written before it was kept). */
   lastRun?: Record<string, number>;
+  /** The effective settings the stage last ran with, so a dataset card can say what built the data. */
+  settings?: Record<string, unknown>;
 }
 
-export type BatchOp =
+type BatchOp =
   | { type: 'put'; sublevel: JsonSublevel | TextSublevel; key: string; value: unknown }
   | { type: 'del'; sublevel: JsonSublevel | TextSublevel; key: string };
 
-/** Collects writes and commits them in one atomic LevelDB batch: all land or none do. */
+/** What a batch writes to: the store's private parts, which only this module can reach. */
+interface BatchTarget {
+  db: StoreDatabase;
+  blobs: BlobStore;
+  html: TextSublevel;
+  sublevelOf(kind: RecordKind): JsonSublevel;
+  indexSublevel(index: IndexName): TextSublevel;
+}
+
+const batchTargets = new WeakMap<CorpusStore, BatchTarget>();
+
+/** Collects writes and commits them in one atomic batch: all land or none do. */
 export class StoreBatch {
   private readonly ops: BatchOp[] = [];
   private readonly blobWrites: Array<Promise<string>> = [];
+  private readonly target: BatchTarget;
 
-  constructor(private readonly store: CorpusStore) {}
+  constructor(store: CorpusStore) {
+    this.target = batchTargets.get(store)!;
+  }
 
   put<K extends RecordKind>(kind: K, record: RecordOf<K>): this {
     const valid = recordSchemas[kind].parse(record) as RecordOf<K>;
-    this.ops.push({ type: 'put', sublevel: this.store.sublevelOf(kind), key: (valid as { id?: string }).id ?? keyOf(kind, valid), value: valid });
+    this.ops.push({ type: 'put', sublevel: this.target.sublevelOf(kind), key: (valid as { id?: string }).id ?? keyOf(kind, valid), value: valid });
     return this;
   }
 
   del(kind: RecordKind, id: string): this {
-    this.ops.push({ type: 'del', sublevel: this.store.sublevelOf(kind), key: id });
+    this.ops.push({ type: 'del', sublevel: this.target.sublevelOf(kind), key: id });
     return this;
   }
 
   link(index: IndexName, from: string, to: string): this {
-    this.ops.push({ type: 'put', sublevel: this.store.indexSublevel(index), key: from + SEP + to, value: '' });
+    this.ops.push({ type: 'put', sublevel: this.target.indexSublevel(index), key: from + SEP + to, value: '' });
     return this;
   }
 
   /** Removes one link of a secondary index (for a related record that no longer exists). */
   unlink(index: IndexName, from: string, to: string): this {
-    this.ops.push({ type: 'del', sublevel: this.store.indexSublevel(index), key: from + SEP + to });
+    this.ops.push({ type: 'del', sublevel: this.target.indexSublevel(index), key: from + SEP + to });
     return this;
   }
 
   putHtml(pageId: string, html: string): this {
-    this.ops.push({ type: 'put', sublevel: this.store.htmlSublevel, key: pageId, value: html });
+    this.ops.push({ type: 'put', sublevel: this.target.html, key: pageId, value: html });
     return this;
   }
 
@@ -92,7 +113,7 @@ export class StoreBatch {
 
   /** Blob bytes are written to their files before the records that point to them are committed. */
   putBlob(bytes: Uint8Array): this {
-    this.blobWrites.push(this.store.blobs.put(bytes));
+    this.blobWrites.push(this.target.blobs.put(bytes));
     return this;
   }
 
@@ -103,7 +124,7 @@ export class StoreBatch {
   async write(): Promise<void> {
     await Promise.all(this.blobWrites);
     if (this.ops.length === 0) return;
-    await this.store.db.batch(this.ops as never);
+    await this.target.db.batch(this.ops as never);
   }
 }
 
@@ -116,19 +137,27 @@ function keyOf(kind: RecordKind, record: unknown): string {
   throw new Error(`record of kind ${kind} has no id`);
 }
 
+export interface StoreLocation {
+  /** The store's directory: where blobs and per-store working files live. */
+  dir: string;
+  /** Where the blob files go; `<dir>/blobs` unless given. */
+  blobsDir?: string;
+}
+
 export class CorpusStore {
-  readonly blobs: BlobStore;
-  readonly htmlSublevel: TextSublevel;
+  readonly dir: string;
+  private readonly db: StoreDatabase;
+  private readonly blobs: BlobStore;
+  private readonly htmlSublevel: TextSublevel;
   private readonly sublevels = new Map<RecordKind, JsonSublevel>();
   private readonly indexes = new Map<IndexName, TextSublevel>();
   private readonly meta: JsonSublevel;
   private readonly stageStatsSublevel: JsonSublevel;
 
-  private constructor(
-    readonly dir: string,
-    readonly db: Level<string, unknown>,
-  ) {
-    this.blobs = new BlobStore(path.join(dir, 'blobs'));
+  private constructor(db: StoreDatabase, location: StoreLocation) {
+    this.dir = location.dir;
+    this.db = db;
+    this.blobs = new BlobStore(location.blobsDir ?? path.join(location.dir, 'blobs'));
     for (const kind of Object.keys(recordSchemas) as RecordKind[]) {
       this.sublevels.set(kind, db.sublevel<string, unknown>(kind, { valueEncoding: 'json' }));
     }
@@ -138,20 +167,34 @@ export class CorpusStore {
     this.htmlSublevel = db.sublevel<string, string>('pageHtml', { valueEncoding: 'utf8' });
     this.meta = db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
     this.stageStatsSublevel = db.sublevel<string, unknown>('stageStats', { valueEncoding: 'json' });
+    batchTargets.set(this, {
+      db,
+      blobs: this.blobs,
+      html: this.htmlSublevel,
+      sublevelOf: (kind) => this.sublevelOf(kind),
+      indexSublevel: (index) => this.indexSublevel(index),
+    });
   }
 
-  /** Opens (creating if needed) the store in `dir`; refuses a store written with another schema version. */
+  /** Opens (creating if needed) the LevelDB store in `dir`; refuses a store written with another schema version. */
   static async open(dir: string): Promise<CorpusStore> {
     await mkdir(dir, { recursive: true });
-    const db = new Level<string, unknown>(path.join(dir, 'db'), { valueEncoding: 'json' });
+    return CorpusStore.over(new Level<string, unknown>(path.join(dir, 'db'), { valueEncoding: 'json' }), { dir });
+  }
+
+  /**
+   * A store over any abstract-level database, which it then owns (close() closes it); refuses a
+   * database written with another schema version, and stamps an empty one with this version.
+   */
+  static async over(db: StoreDatabase, location: StoreLocation): Promise<CorpusStore> {
     await db.open();
-    const store = new CorpusStore(dir, db);
+    const store = new CorpusStore(db, location);
     const found = await store.meta.get('schemaVersion');
     if (found === undefined) {
       await store.meta.put('schemaVersion', SCHEMA_VERSION);
     } else if (found !== SCHEMA_VERSION) {
       await db.close();
-      throw new StoreVersionError(dir, found);
+      throw new StoreVersionError(location.dir, found);
     }
     return store;
   }
@@ -160,11 +203,11 @@ export class CorpusStore {
     await this.db.close();
   }
 
-  sublevelOf(kind: RecordKind): JsonSublevel {
+  private sublevelOf(kind: RecordKind): JsonSublevel {
     return this.sublevels.get(kind)!;
   }
 
-  indexSublevel(index: IndexName): TextSublevel {
+  private indexSublevel(index: IndexName): TextSublevel {
     return this.indexes.get(index)!;
   }
 
@@ -214,8 +257,39 @@ export class CorpusStore {
     return ids;
   }
 
+  /** Every link of a secondary index as [from, to], in key order. */
+  async *links(index: IndexName): AsyncGenerator<[string, string]> {
+    for await (const key of this.indexSublevel(index).keys()) {
+      const at = key.indexOf(SEP);
+      yield [key.slice(0, at), key.slice(at + SEP.length)];
+    }
+  }
+
   async getHtml(pageId: string): Promise<string | undefined> {
     return this.htmlSublevel.get(pageId);
+  }
+
+  /** The bytes of a blob by its sha256, or undefined when it is not stored. */
+  async getBlob(sha256: string): Promise<Buffer | undefined> {
+    return this.blobs.get(sha256);
+  }
+
+  async hasBlob(sha256: string): Promise<boolean> {
+    return this.blobs.has(sha256);
+  }
+
+  /** The file a blob is stored in, for copying it out (it may not exist: check hasBlob or handle ENOENT). */
+  blobPath(sha256: string): string {
+    return this.blobs.pathOf(sha256);
+  }
+
+  /**
+   * The bytes to show of an image: with `prefer: 'thumbnail'`, its thumbnail when it has one that
+   * is stored, else the original bytes; undefined when neither is stored.
+   */
+  async imageBytes(image: Image, options: { prefer?: 'thumbnail' | 'original' } = {}): Promise<Buffer | undefined> {
+    const thumbnail = options.prefer === 'thumbnail' && image.thumbnailId ? await this.blobs.get(image.thumbnailId) : undefined;
+    return thumbnail ?? (await this.blobs.get(image.id));
   }
 
   async isStageDone(stage: string, queryId: string): Promise<boolean> {
@@ -232,12 +306,12 @@ export class CorpusStore {
    * Records one run of a stage: its counts are kept as the last run's, and added to the totals over
    * all runs (which grow with every --force; the per-query markers hold the current state).
    */
-  async addStageStats(stage: string, counts: Record<string, number>): Promise<StageStats> {
+  async addStageStats(stage: string, counts: Record<string, number>, settings?: Record<string, unknown>): Promise<StageStats> {
     const previous = (await this.stageStatsSublevel.get(stage)) as StageStats | undefined;
     const totals: Record<string, number> = { ...(previous?.counts ?? {}) };
     for (const [key, n] of Object.entries(counts)) totals[key] = (totals[key] ?? 0) + n;
     const at = new Date().toISOString();
-    const stats: StageStats = { stage, runs: (previous?.runs ?? 0) + 1, lastRunAt: at, counts: totals, lastRun: { ...counts } };
+    const stats: StageStats = { stage, runs: (previous?.runs ?? 0) + 1, lastRunAt: at, counts: totals, lastRun: { ...counts }, settings: settings ?? previous?.settings };
     await this.stageStatsSublevel.put(stage, stats);
     return stats;
   }

@@ -1,4 +1,6 @@
-// The real `m2rag` binary: help, exit codes, stats, queries-file errors, idempotent ingest.
+// The real `m2rag` binary: what commands do on a new or empty store, and how a user's mistake ends —
+// exit 2, one line saying what is wrong and where, nothing written — or a build that could do none of
+// its work (exit 1).
 import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,41 +9,82 @@ import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 
 const SUBCOMMANDS = ['build', 'crawl', 'process', 'describe', 'score', 'export', 'run', 'eval', 'serve', 'stats'];
+const EMPTY_COUNTS = { queries: 0, hits: 0, pages: 0, chunks: 0, images: 0, occurrences: 0, descriptions: 0, scores: 0, generations: 0, evalResults: 0 };
 
-test('--help lists every subcommand', async () => {
-  const { code, stdout } = await runCli(['--help']);
-  assert.equal(code, 0);
-  for (const name of SUBCOMMANDS) assert.match(stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
+function linesOf(text: string): string[] {
+  return text.split('\n').filter((line) => line !== '');
+}
+
+test('--help lists every subcommand and exits 0; an unknown command is a usage error (exit 2)', async () => {
+  const help = await runCli(['--help']);
+  assert.equal(help.code, 0);
+  for (const name of SUBCOMMANDS) assert.match(help.stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
+  const unknown = await runCli(['frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.match(linesOf(unknown.stderr)[0]!, /^error: unknown command 'frobnicate'/);
+  assert.equal(unknown.stdout, '');
 });
 
-test('stats --json on a new store prints zero counts', async (t) => {
+test('stats on a new store prints zero counts and no stages, as JSON and as text', async (t) => {
   const store = path.join(await tempDir(t), 'store');
-  const { code, stdout } = await runCli(['stats', '--json', '--store', store]);
-  assert.equal(code, 0);
-  assert.deepEqual(JSON.parse(stdout), {
-    queries: 0, hits: 0, pages: 0, chunks: 0, images: 0, occurrences: 0,
-    descriptions: 0, scores: 0, generations: 0, evalResults: 0, stages: {},
-  });
+  const json = await runCli(['stats', '--json', '--store', store]);
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual(JSON.parse(json.stdout), { ...EMPTY_COUNTS, stages: {} });
+  const text = await runCli(['stats', '--store', store]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^ {2}queries {8}0$/m);
+  assert.match(text.stdout, /^no stage has run yet$/m);
 });
 
-test('a queries file with a bad line 3 exits 2, names :3:, and leaves the store untouched', async (t) => {
+test('a queries file with a bad line 3 exits 2 with one line naming file:3, and no store is created', async (t) => {
   const dir = await tempDir(t);
   const queries = path.join(dir, 'bad.jsonl');
   await writeFile(queries, '{"query":"ray charles"}\n{"query":"piano"}\n{"query": 3}\n');
   const store = path.join(dir, 'store');
   const { code, stderr, stdout } = await runCli(['build', '--queries', queries, '--store', store]);
   assert.equal(code, 2);
-  assert.match(stderr, /bad\.jsonl:3: /);
+  assert.equal(linesOf(stderr).length, 1, stderr);
+  assert.match(stderr, /^m2rag: .*bad\.jsonl:3: .+\n$/);
   assert.equal(stdout, '');
   assert.deepEqual(await readdir(dir), ['bad.jsonl']);
 });
 
-test('an unknown flag or a bad number is a usage error (exit 2) with one line saying why', async (t) => {
-  assert.equal((await runCli(['stats', '--no-such-flag'])).code, 2);
-  assert.equal((await runCli(['build', '--queries', 'x', '--world-size', 'zero'])).code, 2);
-  const shard = await runCli(['--store', path.join(await tempDir(t), 's'), 'process', '--rank', '2', '--world-size', '2']);
+test('--rank 2 --world-size 2 exits 2 with one line giving the valid ranks, before the store is opened', async (t) => {
+  const dir = await tempDir(t);
+  const shard = await runCli(['--store', path.join(dir, 's'), 'process', '--rank', '2', '--world-size', '2']);
   assert.equal(shard.code, 2);
   assert.equal(shard.stderr, 'm2rag: --rank 2 must be below --world-size 2 (ranks are 0 to 1)\n');
+  assert.equal(shard.stdout, '');
+  assert.deepEqual(await readdir(dir), []);
+});
+
+test('an unknown option or a bad number exits 2, says which option, and runs nothing', async (t) => {
+  const dir = await tempDir(t);
+  const store = path.join(dir, 's');
+  const unknown = await runCli(['--store', store, 'stats', '--no-such-flag']);
+  assert.equal(unknown.code, 2);
+  assert.match(linesOf(unknown.stderr)[0]!, /^error: unknown option '--no-such-flag'/);
+  assert.equal(unknown.stdout, '', 'stats did not run');
+  const badNumber = await runCli(['--store', store, 'process', '--world-size', 'zero']);
+  assert.equal(badNumber.code, 2);
+  assert.match(linesOf(badNumber.stderr)[0]!, /^error: option '--world-size <n>' argument 'zero' is invalid\. expected a whole number above 0\./);
+  assert.deepEqual(await readdir(dir), [], 'no store was created');
+});
+
+test('process on an empty store does nothing and exits 0', async (t) => {
+  const store = path.join(await tempDir(t), 'store');
+  const processed = await runCli(['--store', store, 'process']);
+  assert.equal(processed.code, 0, processed.stderr);
+  assert.match(processed.stderr, /^process-text: nothing to do$/m);
+  assert.match(processed.stderr, /^process-images: images-clustered=0$/m);
+  assert.doesNotMatch(processed.stderr, /failed|error/i);
+  const stats = JSON.parse((await runCli(['--store', store, 'stats', '--json'])).stdout);
+  const { stages, ...counts } = stats;
+  assert.deepEqual(counts, EMPTY_COUNTS, 'no record was written');
+  for (const stage of ['process-text', 'process-images']) {
+    assert.equal(stages[stage].queriesDone, 0, stage);
+    assert.equal(stages[stage].runs, 1, `${stage} ran once`);
+  }
 });
 
 test('a config file with an API key in it is refused with one clear line', async (t) => {
@@ -50,6 +93,7 @@ test('a config file with an API key in it is refused with one clear line', async
   await writeFile(config, 'models:\n  apiKey: sk-123\n');
   const { code, stderr } = await runCli(['--config', config, 'crawl', '--queries', config, '--store', path.join(dir, 's')]);
   assert.equal(code, 2);
+  assert.equal(linesOf(stderr).length, 1, stderr);
   assert.match(stderr, /models\.apiKey: API keys are read from environment variables only/);
   assert.doesNotMatch(stderr, /sk-123/);
 });

@@ -63,7 +63,7 @@ test('local search over the mirror stores at least 5 pages and 5 images per quer
       for (const id of imageIds) {
         const image = (await db.get('images', id))!;
         assert.match(image.mime, /^image\/(jpeg|png|gif|svg\+xml)$/);
-        const bytes = (await db.blobs.get(id))!;
+        const bytes = (await db.getBlob(id))!;
         assert.equal(bytes.length, image.bytes);
       }
     }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { CORPORA, runCli } from './helpers/cli.js';
 import { startStaticServer } from './helpers/static-server.js';
 import { tempDir } from './helpers/temp.js';
-import { pageFetchIdOf } from '../crawlers/fetch/page-crawler.js';
+import { pageFetchIdOf } from '../storage/index.js';
 import { CorpusStore } from '../storage/index.js';
 
 const MIRROR = path.join(CORPORA, 'wiki-ray-charles');

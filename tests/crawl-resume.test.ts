@@ -34,7 +34,7 @@ async function snapshot(dir: string): Promise<Record<string, string[]>> {
     out.fetches = fetches.sort();
     for (const index of ['query-pages', 'page-occurrences', 'image-occurrences'] as IndexName[]) {
       const links: string[] = [];
-      for await (const key of db.indexSublevel(index).keys()) links.push(key);
+      for await (const [from, to] of db.links(index)) links.push(`${from} -> ${to}`);
       out[index] = links;
     }
     for await (const q of db.iterate('queries')) assert.equal(await db.isStageDone('crawl', q.id), true, `${q.query} is marked done`);

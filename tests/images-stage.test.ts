@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { CORPORA, ROOT, runCli } from './helpers/cli.js';
 import { startStaticServer } from './helpers/static-server.js';
 import { tempDir } from './helpers/temp.js';
-import { CorpusStore, type Image, type Occurrence } from '../storage/index.js';
+import { CorpusStore, sha256Hex, type Image, type Occurrence } from '../storage/index.js';
 
 const MIRROR = path.join(CORPORA, 'wiki-ray-charles');
 const QUERIES = path.join(ROOT, 'examples/mirror-queries.txt');
@@ -44,12 +44,13 @@ test('m2rag process normalizes, filters, hashes, clusters and contextualizes eve
       const uses = await store.getMany('occurrences', await store.related('image-occurrences', image.id));
       const occurrence = uses.find((use) => use?.kind === 'page');
       if (!occurrence) continue;
-      const copy = await sharp((await store.blobs.get(image.id))!).toColourspace('cmyk').jpeg({ quality: 70 }).toBuffer();
-      plantedId = await store.blobs.put(copy);
+      const copy = await sharp((await store.getBlob(image.id))!).toColourspace('cmyk').jpeg({ quality: 70 }).toBuffer();
+      plantedId = sha256Hex(copy);
       copiedId = image.id;
       const planted: Occurrence = { ...occurrence, id: `${occurrence.pageId}:999`, index: 999, imageId: plantedId, context: undefined };
       await store
         .batch()
+        .putBlob(copy)
         .put('images', { id: plantedId, bytes: copy.length, mime: 'image/jpeg', firstUrl: `${server.url}/planted.jpg`, fetchedAt: new Date().toISOString() })
         .put('occurrences', planted)
         .link('page-occurrences', occurrence.pageId!, planted.id)

@@ -1,103 +1,29 @@
 // The model-judged paths against a local stand-in for a remote OpenAI-compatible API
-// (tests/helpers/openai-server.ts): M2RAG rubric scoring, RagVL Yes/No reranking, single- and
-// multi-stage generation, LLM-judged evaluation and the ShareGPT export, on a real LevelDB store
-// holding real images from the Wikipedia mirror. Bad replies (no integer, no Yes/No token, a
-// citation of an image that does not exist) must be counted, never crash, never score 0.
+// (tests/helpers/openai-server.ts): M2RAG rubric scoring, RagVL Yes/No reranking, the run stage
+// (single- and multi-stage generation), the eval stage with an LLM judge (every metric checked
+// against its value worked out by hand) and the ShareGPT export, on a real LevelDB store holding
+// real images from the Wikipedia mirror. Bad replies (no integer, no Yes/No token, a citation of an
+// image that does not exist) must be counted, never crash, never score 0.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ConfigSchema, type Config } from '../src/core/config.js';
 import { loadModels } from '../src/models/registry.js';
-import { evaluateGenerations, formatEvalReport } from '../src/runner/evaluate.js';
+import { formatEvalReport } from '../src/cli/commands/eval.js';
+import { EvalStage, judgeNameOf, summarizeEvaluation } from '../src/runner/evaluate.js';
 import { rerank } from '../src/runner/rerank.js';
-import { runQueries } from '../src/runner/run.js';
+import { RunStage } from '../src/runner/run.js';
 import { runStage } from '../src/core/stage.js';
-import { createScoreStage, scoreIdOf } from '../scorers/score-stage.js';
+import { createScoreStage } from '../scorers/score-stage.js';
 import { exportDataset } from '../storage/export/index.js';
-import { chatReply, startOpenAiServer, userContent, type RecordedRequest, type ScriptedReply } from './helpers/openai-server.js';
-import { CORPORA } from './helpers/cli.js';
+import { chatReply, startOpenAiServer, userContent, type ScriptedReply } from './helpers/openai-server.js';
+import { buildRunFixture, CAPTIONS, PAGE_ID, standInConfig, subjectOf, type ImageName } from './helpers/run-fixture.js';
 import { servicesFor } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
-import { chunkIdOf, CorpusStore, occurrenceIdOf, sha256Hex, stableId } from '../storage/index.js';
-
-const IMAGES = path.join(CORPORA, 'wiki-ray-charles/I/m');
-const AT = '2026-01-01T00:00:00.000Z';
-
-interface Fixture {
-  store: CorpusStore;
-  queryId: string;
-  imageIds: Record<'piano' | 'georgia' | 'logo', string>;
-}
-
-/** A small store: one query, one page with three chunks and three kept images (real mirror files). */
-async function buildFixture(dir: string): Promise<Fixture> {
-  const store = await CorpusStore.open(path.join(dir, 'store'));
-  const queryId = 'q-piano';
-  const pageId = 'p-ray';
-  const files = { piano: 'Baby_Grand_Billy_Joel.jpg', georgia: 'Americathebeautiful.jpg', logo: 'Betty_Carter.jpg' } as const;
-  const captions = {
-    piano: 'Ray Charles playing a grand piano on stage',
-    georgia: 'Sheet music cover of Georgia on My Mind',
-    logo: 'Portrait of the jazz singer Betty Carter',
-  };
-  const batch = store.batch();
-  batch.put('queries', { id: queryId, query: 'Ray Charles piano', createdAt: AT });
-  batch.put('pages', { id: pageId, url: 'http://mirror/A/Ray_Charles.html', finalUrl: 'http://mirror/A/Ray_Charles.html', fetchedAt: AT, htmlBytes: 10, rendered: false, title: 'Ray Charles' });
-  batch.link('query-pages', queryId, pageId);
-  const texts = [
-    'Ray Charles was an American singer and pianist. He played the piano from the age of three. <IMAGE_PLACEHOLDER>[0]',
-    'Georgia on My Mind became his signature song in 1960 and is the state song of Georgia. <IMAGE_PLACEHOLDER>[1]',
-    'The weather in the region is mild in the spring, and tourism grew in later decades.',
-  ];
-  const imageIds = {} as Fixture['imageIds'];
-  let k = 0;
-  for (const [name, file] of Object.entries(files) as Array<[keyof typeof files, string]>) {
-    const bytes = await readFile(path.join(IMAGES, file));
-    const id = sha256Hex(bytes);
-    imageIds[name] = id;
-    const occId = occurrenceIdOf(pageId, k);
-    batch.putBlob(bytes);
-    batch.put('images', { id, bytes: bytes.length, mime: 'image/jpeg', firstUrl: `http://mirror/I/m/${file}`, fetchedAt: AT, filter: { kept: true, reasons: [], layoutScore: 6 } });
-    batch.put('occurrences', { id: occId, kind: 'page', pageId, index: k, url: `http://mirror/I/m/${file}`, imageId: id, attributes: { alt: captions[name] }, context: { alt: captions[name] } });
-    batch.link('page-occurrences', pageId, occId);
-    batch.link('image-occurrences', id, occId);
-    batch.put('descriptions', {
-      id: stableId(id, occId, 'vision-model', 'stand-in'),
-      imageId: id,
-      occurrenceId: occId,
-      status: 'ok',
-      text: captions[name],
-      method: 'vision-model',
-      provenance: { provider: 'openai-compatible', model: 'stand-in', inputHash: 'h', at: AT },
-    });
-    k++;
-  }
-  texts.forEach((text, i) => {
-    const id = chunkIdOf(pageId, i);
-    const occ = i < 2 ? [occurrenceIdOf(pageId, i)] : [];
-    batch.put('chunks', { id, pageId, index: i, text, occurrenceIds: occ, imageIds: i < 2 ? [Object.values(imageIds)[i]!] : [] });
-    batch.link('page-chunks', pageId, id);
-  });
-  await batch.write();
-  return { store, queryId, imageIds };
-}
-
-function configFor(url: string, extra: Record<string, unknown> = {}): Config {
-  return ConfigSchema.parse({ models: { llmUrl: url, llmModel: 'stand-in', visionUrl: url, visionModel: 'stand-in-vl', maxRetries: 0, cache: false }, ...extra });
-}
-
-/** Which of the fixture's images a vision request shows, from its caption in the prompt. */
-function subjectOf(request: RecordedRequest): 'piano' | 'georgia' | 'logo' | 'text' {
-  const { text, images } = userContent(request);
-  if (images.length === 0) return 'text';
-  if (text.includes('grand piano')) return 'piano';
-  if (text.includes('Georgia')) return 'georgia';
-  return 'logo';
-}
+import { chunkIdOf, generationIdOf, scoreIdOf } from '../storage/index.js';
 
 test('score stage with a remote LLM and vision model: rubric scores, failed judgments counted and never kept', async (t) => {
-  const fixture = await buildFixture(await tempDir(t));
+  const fixture = await buildRunFixture(await tempDir(t));
   t.after(() => fixture.store.close());
   const server = await startOpenAiServer({
     chat: (request): ScriptedReply => {
@@ -112,7 +38,7 @@ test('score stage with a remote LLM and vision model: rubric scores, failed judg
     },
   });
   t.after(() => server.close());
-  const config = configFor(server.url);
+  const config = standInConfig(server.url);
   const report = await runStage(createScoreStage(), fixture.store, { services: servicesFor(t, config, fixture.store), config });
   assert.equal(report.failed, 1, 'a query with failed judgments is incomplete');
   assert.equal(await fixture.store.isStageDone('score', fixture.queryId), false, 'and stays unmarked for a retry');
@@ -148,7 +74,7 @@ test('score stage with a remote LLM and vision model: rubric scores, failed judg
 });
 
 test('RagVL rerank: P(Yes)/(P(Yes)+P(No)) per candidate, one token each, concurrently; a reply without Yes/No is a counted failure', async (t) => {
-  const fixture = await buildFixture(await tempDir(t));
+  const fixture = await buildRunFixture(await tempDir(t));
   t.after(() => fixture.store.close());
   let inFlight = 0;
   let maxInFlight = 0;
@@ -165,13 +91,13 @@ test('RagVL rerank: P(Yes)/(P(Yes)+P(No)) per candidate, one token each, concurr
     },
   });
   t.after(() => server.close());
-  const config = configFor(server.url);
+  const config = standInConfig(server.url);
   const models = await loadModels(config, fixture.store);
   t.after(() => models.dispose());
   const images = new Map(
     Object.entries(fixture.imageIds).map(([name, id]) => [
       id,
-      { imageId: id, ext: 'jpg', description: { piano: 'Ray Charles playing a grand piano on stage', georgia: 'Sheet music cover of Georgia on My Mind', logo: 'Portrait of the jazz singer Betty Carter' }[name]!, context: '', descriptionMethod: 'vision-model' },
+      { imageId: id, ext: 'jpg', description: CAPTIONS[name as ImageName], context: '', descriptionMethod: 'vision-model' },
     ]),
   );
   const hits = Object.values(fixture.imageIds).map((id, i) => ({ id, score: 0.5 - i * 0.1 }));
@@ -192,76 +118,107 @@ test('RagVL rerank: P(Yes)/(P(Yes)+P(No)) per candidate, one token each, concurr
   assert.ok(maxInFlight > 1, `candidates were sent concurrently (max in flight ${maxInFlight})`);
 });
 
-test('run (single and multi stage), eval with an LLM judge, and the ShareGPT export', async (t) => {
-  const dir = await tempDir(t);
-  const fixture = await buildFixture(dir);
-  t.after(() => fixture.store.close());
-  const server = await startOpenAiServer({
-    chat: (request): ScriptedReply => {
-      const subject = subjectOf(request);
-      const { text } = userContent(request);
-      if (request.body.max_tokens === 1) {
-        // Rerank: the piano image is relevant, the others not.
-        return chatReply('Yes', { logprobs: subject === 'piano' ? { Yes: -0.05, No: -3 } : { Yes: -3, No: -0.05 } });
-      }
-      if (text.startsWith('Answer the question using the web page passages and the images')) {
-        // Single stage: cites image 1 twice and an image 7 that does not exist.
-        return chatReply('Ray Charles played the piano from childhood.\n\n![Ray at the piano](images/1.jpg)\n\nHe was a pianist. ![again](images/1.jpg) ![ghost](images/7.png)');
-      }
-      if (text.startsWith('Answer the question using the web page passages below')) {
-        return chatReply('Ray Charles was a pianist.\n\nHe learned the piano at three.');
-      }
-      if (text.includes('Before which paragraph')) return chatReply('2');
-      if (text.startsWith('Rewrite this paragraph')) return chatReply('As the image shows, he learned the piano at three.');
-      if (text.includes('Rate the fluency')) return chatReply('Fluent. 8');
-      if (text.includes('Rate how relevant')) return chatReply('9');
-      if (text.includes('how coherent')) return chatReply('8');
-      if (text.includes('help a reader')) return chatReply('Helpful: 7');
-      if (text.includes('refers to and makes use')) return chatReply('I would rather not say.');
-      if (text.includes('Was this passage useful')) return chatReply(text.includes('weather') ? 'No' : 'Yes');
-      if (text.includes('Can the statement be inferred')) return chatReply('Yes');
-      return chatReply('unexpected prompt');
-    },
-  });
-  t.after(() => server.close());
-  const config = configFor(server.url, { run: { contextChunks: 3 } });
-  await runStage(createScoreStage(), fixture.store, { services: servicesFor(t, config, fixture.store), config });
-  const models = await loadModels(config, fixture.store);
-  t.after(() => models.dispose());
+const SINGLE_ANSWER =
+  'Ray Charles played the piano from childhood. He recorded Georgia on My Mind in 1960.\n\n![Ray at the piano](images/1.jpg)\n\nHe was a pianist. ![again](images/1.jpg) ![ghost](images/7.png)';
 
-  const single = await runQueries(fixture.store, config, models, { strategy: 'single' });
-  const q = single.queries[0]!;
-  assert.equal(q.method, 'llm-single-stage');
-  assert.equal(q.keptAfterRerank, 1);
-  assert.equal(q.cited, 1);
+/** Replies for scoring, reranking, generation and judging; the rerank relevances are P(Yes) = 1 / (1 + e^(No − Yes)). */
+function fullScript(request: Parameters<typeof subjectOf>[0]): ScriptedReply {
+  const subject = subjectOf(request);
+  const { text } = userContent(request);
+  if (request.body.max_tokens === 1) {
+    // Piano 0.950 and sheet music 0.731 pass the 0.5 threshold; the portrait (0.050) does not.
+    const logprobs: Record<string, Record<string, number>> = { piano: { Yes: -0.05, No: -3 }, georgia: { Yes: -0.5, No: -1.5 }, logo: { Yes: -3, No: -0.05 } };
+    return chatReply('Yes', { logprobs: logprobs[subject] });
+  }
+  if (subject !== 'text') return chatReply(`Score: ${{ piano: 9, georgia: 8, logo: 2 }[subject]}`);
+  if (text.startsWith('Scale:')) return chatReply('7');
+  if (text.startsWith('Answer the question using the web page passages and the images')) return chatReply(SINGLE_ANSWER);
+  if (text.startsWith('Answer the question using the web page passages below')) return chatReply('Ray Charles was a pianist.\n\nHe learned the piano at three.');
+  if (text.includes('Before which paragraph')) return chatReply(text.includes('Image: Ray Charles playing') ? 'Paragraph 2' : '0');
+  if (text.startsWith('Rewrite this paragraph')) return chatReply('As the image shows, he learned the piano at three.');
+  if (text.includes('Rate the fluency')) return chatReply('Fluent. 8');
+  if (text.includes('Rate how relevant')) return chatReply('9');
+  if (text.includes('how coherent')) return chatReply('8');
+  if (text.includes('help a reader')) return chatReply('Helpful: 7');
+  if (text.includes('refers to and makes use')) return chatReply('I would rather not say.');
+  if (text.includes('Was this passage useful')) return chatReply(text.includes('signature song') ? 'No' : 'Yes');
+  if (text.includes('Can the statement be inferred')) return chatReply(text.includes('Statement: He recorded Georgia') ? 'No' : 'Yes');
+  return chatReply('unexpected prompt');
+}
+
+test('run stage (single and multi stage), eval stage with an LLM judge: every metric its hand-computed value; the ShareGPT export', async (t) => {
+  const dir = await tempDir(t);
+  const fixture = await buildRunFixture(dir);
+  t.after(() => fixture.store.close());
+  const server = await startOpenAiServer({ chat: fullScript });
+  t.after(() => server.close());
+  const config = standInConfig(server.url, { run: { contextChunks: 3 } });
+  const services = servicesFor(t, config, fixture.store);
+  const { piano, georgia, logo } = fixture.imageIds;
+  await runStage(createScoreStage(), fixture.store, { services, config });
+  const imageScores = await fixture.store.getMany('scores', [piano, georgia, logo].map((id) => scoreIdOf(fixture.queryId, 'image', id)));
+  assert.deepEqual(imageScores.map((score) => score!.finalScore), [9, 8, 2]);
+
+  const single = await runStage(new RunStage({ strategy: 'single' }), fixture.store, { services, config });
+  assert.deepEqual([single.queries, single.failed, single.counts.generations], [1, 0, 1]);
   assert.equal(single.counts['citations-repeated'], 1);
   assert.equal(single.counts['citations-out-of-range'], 1);
-  const generation = (await fixture.store.get('generations', q.generationId!))!;
-  assert.deepEqual(generation.citedImageIds, [fixture.imageIds.piano]);
-  assert.match(generation.output, /!\[Ray at the piano\]\(images\/1\.jpg\)\n\*Figure 1: Ray at the piano\*/);
-  assert.doesNotMatch(generation.output, /images\/7|again/);
+  const generation = (await fixture.store.get('generations', generationIdOf(fixture.queryId, 'single', 'llm-single-stage')))!;
+  assert.equal(generation.status, 'ok');
+  assert.deepEqual(generation.inputs.imageIds, [piano, georgia], 'reranked: piano, then the sheet music; the portrait is under the threshold');
+  assert.deepEqual(generation.inputs.chunkIds, [0, 1, 2].map((i) => chunkIdOf(PAGE_ID, i)));
+  assert.deepEqual(generation.citedImageIds, [piano]);
+  assert.equal(
+    generation.output,
+    'Ray Charles played the piano from childhood. He recorded Georgia on My Mind in 1960.\n\n![Ray at the piano](images/1.jpg)\n*Figure 1: Ray at the piano*\n\nHe was a pianist.',
+  );
   assert.ok(generation.usage!.promptTokens > 0);
   assert.equal(generation.retrieval!.rerankMethod, 'ragvl-yes-no');
 
-  const multi = await runQueries(fixture.store, config, models, { strategy: 'multi' });
-  const multiGeneration = (await fixture.store.get('generations', multi.queries[0]!.generationId!))!;
-  assert.equal(multiGeneration.method, 'llm-multi-stage');
-  assert.match(multiGeneration.output, /^Ray Charles was a pianist\.\n\n!\[Ray Charles playing a grand piano on stage\]\(images\/1\.jpg\)\n\*Figure 1: .*\*\n\nAs the image shows/);
+  // The query is done for `run`; another strategy over it is a forced redo.
+  const multi = await runStage(new RunStage({ strategy: 'multi' }), fixture.store, { services, config, force: true });
+  assert.deepEqual([multi.counts['images-placed'], multi.counts['images-not-placed']], [1, 1]);
+  const multiGeneration = (await fixture.store.get('generations', generationIdOf(fixture.queryId, 'multi', 'llm-multi-stage')))!;
+  assert.equal(
+    multiGeneration.output,
+    'Ray Charles was a pianist.\n\n![Ray Charles playing a grand piano on stage](images/1.jpg)\n*Figure 1: Ray Charles playing a grand piano on stage*\n\nAs the image shows, he learned the piano at three.',
+  );
 
-  const report = await evaluateGenerations(fixture.store, models, { strategy: 'single' });
-  assert.equal(report.generations, 1);
-  assert.equal(report.m2rag.fluency!.mean, 0.8);
-  assert.equal(report.m2rag.reference!.failed, 1, 'a judge reply without an integer is a failed judgment');
-  assert.equal(report.m2rag.reference!.n, 0);
-  assert.equal(report.m2rag.faithfulness!.mean, 1);
-  assert.ok(report.m2rag.contextPrecision!.mean! > 0 && report.m2rag.contextPrecision!.mean! <= 1);
+  const labels = new Map([[fixture.queryId, { relevantImageIds: [piano, logo], answer: 'pianist', keywords: ['piano', 'childhood', 'Georgia', 'organ'] }]]);
+  const evaluated = await runStage(new EvalStage({ strategy: 'single', labels }), fixture.store, { services, config });
+  assert.equal(evaluated.counts['generations-evaluated'], 1);
+  assert.equal(evaluated.counts['failed:judgment-reference'], 1, 'a judge reply without an integer is a failed judgment');
+  assert.equal(await fixture.store.isStageDone('eval', fixture.queryId), false, 'so the query is judged again by the next run');
+
+  const report = await summarizeEvaluation(fixture.store, { judge: judgeNameOf(await services.models()), strategy: 'single' });
+  assert.deepEqual([report.generations, report.notEvaluated, report.judge], [1, 0, 'openai-compatible:stand-in']);
+  const mean = (metric: string) => report.m2rag[metric]!.mean;
+  assert.equal(mean('fluency'), 0.8);
+  assert.equal(mean('relevance'), 0.9);
+  assert.equal(mean('imageCoherence'), 0.8);
+  assert.equal(mean('helpfulness'), 0.7);
+  assert.deepEqual(report.m2rag.reference, { mean: undefined, n: 0, failed: 1 });
+  // Passages in retrieval order: useful, not useful (the signature song), useful: (1/1 + 2/3) / 2.
+  assert.ok(Math.abs(mean('contextPrecision')! - 5 / 6) < 1e-12);
+  // Two statements ("He was a pianist." is too short), the Georgia one unsupported.
+  assert.equal(mean('faithfulness'), 0.5);
+  // Both inputs scored ≥ 8 (9 and 8), one cited.
+  assert.equal(mean('imageRecall'), 0.5);
+  assert.ok(Math.abs(mean('overall')! - (0.8 + 0.9 + 5 / 6 + 0.5 + 0.8 + 0.7 + 0.5) / 7) < 1e-12);
+  // Relevant = piano and the portrait: one of the two inputs, both among the three candidates.
+  assert.deepEqual(report.retrieval, { labels: 'labels-file', n: 2, k: 3, precision: 0.5, recall: 0.5, f1: 0.5, recallAtK: 1, queries: 1 });
+  // "pianist" is not the whole answer; piano, childhood and Georgia are in it, organ is not.
+  assert.deepEqual(report.qa, { exactMatch: 0, keywordAccuracy: 0.75, queries: 1 });
+  assert.deepEqual(report.failedReasons, { 'reference: no integer in reply': 1 });
   const table = formatEvalReport(report);
   assert.match(table, /^reference\s+—\s+0\s+1$/m);
   assert.match(table, /^fluency\s+0\.800\s+1\s+0$/m);
+  assert.match(table, /^contextPrecision\s+0\.833\s+1\s+0$/m);
+  assert.match(table, /^overall\s+0\.719\s+1\s+0$/m);
 
   // ShareGPT takes only generations whose image metrics are all ≥ 0.7: the single-stage one lacks `reference`.
   const out = path.join(dir, 'sharegpt');
-  const summary = await exportDataset(fixture.store, { format: 'sharegpt', outDir: out, scoreIdOf, sharegptMinMetric: 0.7, settings: {} });
+  const summary = await exportDataset(fixture.store, { format: 'sharegpt', outDir: out, sharegptMinMetric: 0.7, settings: {} });
   assert.equal(summary.counts.taken, 0);
   assert.equal(summary.counts['left out: metric-missing:reference'], 1);
   assert.equal(summary.counts['left out: not-evaluated'], 1);
@@ -269,17 +226,16 @@ test('run (single and multi stage), eval with an LLM judge, and the ShareGPT exp
 });
 
 test('an adaptive threshold needs a dev set with both correct and incorrect candidates: otherwise one clear error', async (t) => {
-  const fixture = await buildFixture(await tempDir(t));
+  const fixture = await buildRunFixture(await tempDir(t));
   t.after(() => fixture.store.close());
   const server = await startOpenAiServer({
     chat: (request): ScriptedReply => chatReply('Yes', { logprobs: subjectOf(request) === 'piano' ? { Yes: -0.1, No: -2.5 } : { Yes: -2.5, No: -0.1 } }),
   });
   t.after(() => server.close());
-  const config = configFor(server.url);
-  const models = await loadModels(config, fixture.store);
-  t.after(() => models.dispose());
+  const config = standInConfig(server.url);
+  const stage = new RunStage({ strategy: 'text', devLabels: new Map([[fixture.queryId, { relevantImageIds: [fixture.imageIds.piano] }]]) });
   await assert.rejects(
-    runQueries(fixture.store, config, models, { strategy: 'text', devLabels: new Map([[fixture.queryId, { relevantImageIds: [fixture.imageIds.piano] }]]) }),
+    runStage(stage, fixture.store, { services: servicesFor(t, config, fixture.store), config }),
     /dev set: cannot compute a threshold: need at least 2 correct and 2 incorrect labelled scores \(got 1 and 2\)/,
   );
 });

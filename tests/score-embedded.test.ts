@@ -6,10 +6,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ConfigSchema } from '../src/core/config.js';
 import { runStage } from '../src/core/stage.js';
-import { createScoreStage, scoreIdOf } from '../scorers/score-stage.js';
+import { createScoreStage } from '../scorers/score-stage.js';
 import { servicesFor } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
-import { CorpusStore } from '../storage/index.js';
+import { CorpusStore, scoreIdOf } from '../storage/index.js';
 
 const AT = '2026-01-01T00:00:00.000Z';
 

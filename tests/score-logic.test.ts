@@ -31,7 +31,7 @@ test('calibration maps BM25 and cosine onto 0–10', () => {
 });
 
 test('selection: threshold, page caps, auxiliary cap, overall cap, failed judgments never kept', () => {
-  const config = ConfigSchema.parse({ score: { chunksPerPage: 2, imagesPerPage: 2, auxImages: 1, imagesOverall: 3 } }).score;
+  const config = ConfigSchema.parse({ score: { chunksPerPage: 2, imagesPerPage: 2, keepAuxImages: 1, imagesOverall: 3 } }).score;
   const chunks: Candidate[] = [
     { id: 'a', pageId: 'p1', finalScore: 9 },
     { id: 'b', pageId: 'p1', finalScore: 8 },

@@ -1,5 +1,7 @@
-// The corpus store on real LevelDB in a temp dir: round trips, atomic batches, versions, indexes.
+// The corpus store on real LevelDB in a temp dir: round trips, atomic batches, versions, indexes,
+// blobs, and a store over a database the caller opened. Only the public API is used.
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { Level } from 'level';
 import path from 'node:path';
@@ -45,15 +47,18 @@ test('every record kind round-trips through LevelDB', async (t) => {
   assert.equal(await reopened.isStageDone('process', 'q1'), false);
 });
 
-test('a record that does not match its schema is refused before anything is written', async (t) => {
+test('a record that does not match its schema is refused, and never lands', async (t) => {
   const store = await CorpusStore.open(await tempDir(t));
   t.after(() => store.close());
   const batch = store.batch().put('queries', samples.queries);
   assert.throws(() => batch.put('images', { ...samples.images, id: 'not-a-sha256' }), /id/);
-  assert.equal(await store.count('queries'), 0);
+  assert.equal(await store.count('queries'), 0, 'nothing is written before the batch is');
+  await batch.write();
+  assert.equal(await store.count('queries'), 1);
+  assert.equal(await store.count('images'), 0, 'the refused record was never queued');
 });
 
-test('a batch that fails midway leaves nothing behind', async (t) => {
+test('a batch the database refuses at commit leaves nothing behind', async (t) => {
   const store = await CorpusStore.open(await tempDir(t));
   t.after(() => store.close());
   const batch = store
@@ -61,13 +66,26 @@ test('a batch that fails midway leaves nothing behind', async (t) => {
     .put('pages', samples.pages)
     .put('chunks', samples.chunks)
     .link('page-chunks', 'p1', 'p1:c0')
-    .put('occurrences', samples.occurrences);
-  // A key LevelDB cannot store makes the whole batch fail at commit time.
-  (batch as unknown as { ops: Array<{ key: unknown }> }).ops[3]!.key = null;
+    // A value LevelDB cannot store (as from a caller that got around the types) fails the whole batch.
+    .putHtml('p1', undefined as unknown as string);
   await assert.rejects(batch.write());
   assert.equal(await store.count('pages'), 0);
   assert.equal(await store.count('chunks'), 0);
   assert.deepEqual(await store.related('page-chunks', 'p1'), []);
+  assert.equal(await store.getHtml('p1'), undefined);
+});
+
+test('blob bytes are written before the records that point to them', async (t) => {
+  const dir = await tempDir(t);
+  // A regular file where the blob folder should be: every blob write fails.
+  const blocked = path.join(dir, 'blocked');
+  await writeFile(blocked, '');
+  const store = await CorpusStore.over(new Level<string, unknown>(path.join(dir, 'db')), { dir, blobsDir: blocked });
+  t.after(() => store.close());
+  const bytes = Buffer.from('image bytes');
+  await assert.rejects(store.batch().putBlob(bytes).put('images', samples.images).write());
+  assert.equal(await store.count('images'), 0, 'no record points to a blob that is not there');
+  assert.equal(await store.hasBlob(sha), false);
 });
 
 test('secondary indexes list related ids, only for their own key', async (t) => {
@@ -83,6 +101,9 @@ test('secondary indexes list related ids, only for their own key', async (t) => 
   assert.deepEqual(await store.related('page-chunks', 'p1'), ['p1:c0', 'p1:c1']);
   assert.deepEqual(await store.related('page-chunks', 'p10'), ['p10:c0']);
   assert.deepEqual(await store.related('image-occurrences', sha), ['p1:0']);
+  const links: Array<[string, string]> = [];
+  for await (const link of store.links('page-chunks')) links.push(link);
+  assert.deepEqual(links, [['p1', 'p1:c0'], ['p1', 'p1:c1'], ['p10', 'p10:c0']]);
 });
 
 test('blobs are stored once by content and read back', async (t) => {
@@ -91,8 +112,44 @@ test('blobs are stored once by content and read back', async (t) => {
   const bytes = Buffer.from('same bytes on two pages');
   await store.batch().putBlob(bytes).putBlob(bytes).write();
   const id = sha256Hex(bytes);
-  assert.deepEqual(await store.blobs.get(id), bytes);
-  assert.equal(await store.blobs.get(sha256Hex('other')), undefined);
+  assert.deepEqual(await store.getBlob(id), bytes);
+  assert.equal(await store.hasBlob(id), true);
+  assert.equal(await store.getBlob(sha256Hex('other')), undefined);
+  assert.equal(await store.hasBlob(sha256Hex('other')), false);
+});
+
+test('image bytes: the thumbnail when preferred and stored, else the original', async (t) => {
+  const store = await CorpusStore.open(await tempDir(t));
+  t.after(() => store.close());
+  const original = Buffer.from('original bytes');
+  const thumbnail = Buffer.from('thumbnail bytes');
+  await store.batch().putBlob(original).putBlob(thumbnail).write();
+  const image = { ...samples.images, id: sha256Hex(original), thumbnailId: sha256Hex(thumbnail) };
+  assert.deepEqual(await store.imageBytes(image, { prefer: 'thumbnail' }), thumbnail);
+  assert.deepEqual(await store.imageBytes(image), original, 'the original by default');
+  assert.deepEqual(await store.imageBytes({ ...image, thumbnailId: sha256Hex('never stored') }, { prefer: 'thumbnail' }), original);
+  assert.deepEqual(await store.imageBytes({ ...image, thumbnailId: undefined }, { prefer: 'thumbnail' }), original);
+  assert.equal(await store.imageBytes({ ...image, id: sha256Hex('never stored') }), undefined);
+});
+
+test('a store over a database the caller opened: same records, versioned the same way', async (t) => {
+  const dir = await tempDir(t);
+  const location = { dir, blobsDir: path.join(dir, 'elsewhere') };
+  const store = await CorpusStore.over(new Level<string, unknown>(path.join(dir, 'own-db')), location);
+  await store.batch().putBlob(Buffer.from('image bytes')).put('images', samples.images).link('image-occurrences', sha, 'p1:0').write();
+  assert.equal(store.blobPath(sha), path.join(dir, 'elsewhere', sha.slice(0, 2), sha));
+  await store.close();
+
+  const reopened = await CorpusStore.over(new Level<string, unknown>(path.join(dir, 'own-db')), location);
+  assert.deepEqual(await reopened.get('images', sha), samples.images);
+  assert.deepEqual(await reopened.related('image-occurrences', sha), ['p1:0']);
+  assert.deepEqual(await reopened.getBlob(sha), Buffer.from('image bytes'));
+  await reopened.close();
+
+  const raw = new Level<string, unknown>(path.join(dir, 'own-db'));
+  await raw.sublevel<string, unknown>('meta', { valueEncoding: 'json' }).put('schemaVersion', SCHEMA_VERSION + 1);
+  await raw.close();
+  await assert.rejects(CorpusStore.over(new Level<string, unknown>(path.join(dir, 'own-db')), location), StoreVersionError);
 });
 
 test('a store written with another schema version is refused, naming both versions', async (t) => {

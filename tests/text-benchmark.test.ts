@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { CORPORA } from './helpers/cli.js';
 import { decodeHtmlBytes } from '../processors/text/decode.js';
 import { extractMainContent } from '../processors/text/extract.js';
-import { matchPage, pagePrecision, pageRecall, scoreExtraction } from '../processors/text/score.js';
+import { matchPage, pagePrecision, pageRecall, scoreExtraction } from '../bench/extraction-f1.js';
 
 const DATASET = path.join(CORPORA, 'article-extraction');
 

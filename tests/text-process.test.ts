@@ -109,7 +109,7 @@ test('process-text: a reworded, reordered copy is a near-duplicate; text repeate
     .replace('\u0000', paragraphs[1]!)
     .replace(/\bsong\b/, 'track')
     .replace(/\brecorded\b/, 'cut');
-  const variant = await addMirrorPage(store, queryId, 'Hit_the_Road_Jack_(variant).html', edited);
+  const variant = await addMirrorPage(store, queryId, 'Hit_the_Road_Jack_(variant).html', { html: edited });
 
   // A real paragraph block (a section of another article) repeated on two different articles of the site.
   const notice = (await readMirrorArticle('Betty_Carter.html')).html.match(/<p\b[^>]*>[\s\S]*?<\/p>/g)!.find((p) => p.replace(/<[^>]+>/g, '').length > 500)!;
@@ -118,8 +118,8 @@ test('process-text: a reworded, reordered copy is a near-duplicate; text repeate
   const georgiaHtml = await withNotice('Georgia_on_My_Mind.html');
   const baby = await withNotice('Baby_Grand.html');
   assert.notEqual(georgiaHtml, (await readMirrorArticle('Georgia_on_My_Mind.html')).html, 'the notice was inserted');
-  const georgia = await addMirrorPage(store, queryId, 'Georgia_on_My_Mind.html', georgiaHtml);
-  const babyGrand = await addMirrorPage(store, queryId, 'Baby_Grand.html', baby);
+  const georgia = await addMirrorPage(store, queryId, 'Georgia_on_My_Mind.html', { html: georgiaHtml });
+  const babyGrand = await addMirrorPage(store, queryId, 'Baby_Grand.html', { html: baby });
 
   const report = await runStage(processTextStage, store, { config });
   assert.equal(report.failed, 0);

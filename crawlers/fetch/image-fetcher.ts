@@ -3,7 +3,8 @@
 // The type is sniffed from the bytes; size, time and retries are bounded. Failures come back as
 // Fetch records with their reason, never as exceptions.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sha256Hex, stableId, type CorpusStore, type Fetch, type Image } from '../../storage/index.js';
+import type { StageCounts } from '../../src/core/stage.js';
+import { imageFetchIdOf, sha256Hex, type CorpusStore, type Fetch, type Image, type StoreBatch } from '../../storage/index.js';
 import type { RobotsCache } from '../net/robots.js';
 import { readBody, safeFetch, type SafeFetchOptions } from '../net/safe-http.js';
 import { sniffImageType } from '../net/sniff.js';
@@ -26,8 +27,22 @@ export interface ImageFetcherOptions {
   retryBaseMs?: number;
 }
 
-export function imageFetchIdOf(url: string): string {
-  return stableId('image', url);
+
+/**
+ * Adds what one use of an image (occurrence `occurrenceId`) makes of its fetch outcome to `batch`:
+ * the image's link to the occurrence, the Fetch record (a reused outcome was written by its first
+ * caller), and the image with its bytes when this call fetched them. Counts it under `label`:
+ * `<label>s-ok`, or dropped with the fetch's reason.
+ */
+export function putImageOutcome(batch: StoreBatch, outcome: ImageFetchOutcome, occurrenceId: string, counts: StageCounts, label: 'page-image' | 'aux-image'): void {
+  if (outcome.imageId) batch.link('image-occurrences', outcome.imageId, occurrenceId);
+  if (!outcome.reused) batch.put('fetches', outcome.fetch);
+  if (outcome.image && outcome.bytes) {
+    batch.putBlob(outcome.bytes).put('images', outcome.image);
+    counts.add('images-stored');
+  }
+  if (outcome.imageId) counts.add(`${label}s-ok`);
+  else counts.drop(`${label}-${(outcome.fetch.reason ?? 'failed').split(/[: ]/)[0]}`);
 }
 
 export class ImageFetcher {

@@ -11,7 +11,7 @@ import pLimit from 'p-limit';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../src/core/config.js';
 import type { StageCounts } from '../../src/core/stage.js';
-import { pageIdOf, stableId, type CorpusStore, type Fetch, type SearchHit, type StoreBatch } from '../../storage/index.js';
+import { pageFetchIdOf, pageIdOf, stableId, type CorpusStore, type Fetch, type SearchHit, type StoreBatch } from '../../storage/index.js';
 import { findPageImages, pageOccurrenceOf } from '../../src/core/markup/page-images.js';
 import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
 import type { RobotsCache } from '../net/robots.js';
@@ -22,15 +22,12 @@ import { failureOf } from './failure.js';
 import { DetachedRequestQueue } from './detached-queue.js';
 import { canonicalUrlOf, metaRefreshTarget } from './html.js';
 import { periodicGarbageCollection } from './heap.js';
-import type { ImageFetcher } from './image-fetcher.js';
+import { putImageOutcome, type ImageFetcher } from './image-fetcher.js';
 
 const MAX_META_REDIRECTS = 10;
 const IMAGES_PER_PAGE_IN_FLIGHT = 4;
 const PAGES_BETWEEN_COLLECTIONS = 100;
 
-export function pageFetchIdOf(url: string): string {
-  return stableId('page', url);
-}
 
 interface Refusal {
   outcome: 'failed' | 'skipped';
@@ -159,16 +156,8 @@ export class PageCrawler {
         // An error status outranks Crawlee's complaint about the error page's content type.
         const status = streamed?.statusCode ?? 0;
         const failure = status >= 400 ? { outcome: 'failed' as const, reason: `http-${status}`, httpStatus: status } : failureOf(error);
-        const batch = this.env.store.batch();
-        putFetches(batch, request.userData as PageRequestData, request.url, {
-          outcome: failure.outcome,
-          reason: failure.reason,
-          httpStatus: failure.httpStatus,
-          attempts: request.retryCount + 1,
-          at: new Date().toISOString(),
-        });
-        await batch.write();
-        run.counts.drop(`page-${failure.reason.split(':')[0]}`);
+        const record = { outcome: failure.outcome, reason: failure.reason, httpStatus: failure.httpStatus, attempts: request.retryCount + 1, at: new Date().toISOString() };
+        await this.recordUnstored(run.counts, request.userData as PageRequestData, request.url, record, failure.reason);
       },
     };
   }
@@ -253,17 +242,13 @@ export class PageCrawler {
     const at = new Date().toISOString();
     const base = { httpStatus: page.status, contentType: page.contentType, finalUrl: page.finalUrl, attempts: page.attempts, at };
     if (page.status >= 400 || page.status === 0) {
-      const batch = store.batch();
-      putFetches(batch, data, url, { ...base, outcome: 'failed', reason: `http-${page.status}` });
-      await batch.write();
-      counts.drop(`page-http-${page.status}`);
+      const reason = `http-${page.status}`;
+      await this.recordUnstored(counts, data, url, { ...base, outcome: 'failed', reason }, reason);
       return;
     }
     if (!/html/i.test(page.contentType)) {
-      const batch = store.batch();
-      putFetches(batch, data, url, { ...base, outcome: 'skipped', reason: `not-html: ${page.contentType}` });
-      await batch.write();
-      counts.drop('page-not-html');
+      const reason = `not-html: ${page.contentType}`;
+      await this.recordUnstored(counts, data, url, { ...base, outcome: 'skipped', reason }, reason);
       return;
     }
     const $ = page.$;
@@ -297,21 +282,29 @@ export class PageCrawler {
     target: string,
     base: Omit<Fetch, 'id' | 'url' | 'kind' | 'outcome'>,
   ): Promise<void> {
-    const { store } = this.env;
     const via = [...data.via, page.request.url];
     let failure: Refusal | undefined;
     if (via.includes(target) || via.length > MAX_META_REDIRECTS) failure = { outcome: 'failed', reason: 'redirect-loop' };
     else failure = await this.refusal(target);
     if (failure) {
-      const batch = store.batch();
-      putFetches(batch, data, page.request.url, { ...base, ...failure, reason: `meta-refresh to ${target}: ${failure.reason}` });
-      await batch.write();
-      counts.drop(`page-${failure.reason.split(':')[0]}`);
+      const record = { ...base, ...failure, reason: `meta-refresh to ${target}: ${failure.reason}` };
+      await this.recordUnstored(counts, data, page.request.url, record, failure.reason);
       return;
     }
     // A distinct unique key: the target may also be a hit of its own, and both must be answered.
     await page.enqueue({ url: target, uniqueKey: `${target} via ${page.request.url}`, userData: { hitId: data.hitId, via } });
     counts.add('meta-refresh-followed');
+  }
+
+  /**
+   * Records a URL that brought no page: its Fetch outcome (and that of the URLs that redirected to
+   * it), dropped under the part of `reason` before its first ':'.
+   */
+  private async recordUnstored(counts: StageCounts, data: PageRequestData, url: string, record: Omit<Fetch, 'id' | 'url' | 'kind'>, reason: string): Promise<void> {
+    const batch = this.env.store.batch();
+    putFetches(batch, data, url, record);
+    await batch.write();
+    counts.drop(`page-${reason.split(':')[0]}`);
   }
 
   private async addPage(
@@ -329,14 +322,7 @@ export class PageCrawler {
       const outcome = outcomes[k]!;
       const occurrence = pageOccurrenceOf(pageId, image, outcome.imageId);
       batch.put('occurrences', occurrence).link('page-occurrences', pageId, occurrence.id);
-      if (outcome.imageId) batch.link('image-occurrences', outcome.imageId, occurrence.id);
-      if (!outcome.reused) batch.put('fetches', outcome.fetch);
-      if (outcome.image && outcome.bytes) {
-        batch.putBlob(outcome.bytes).put('images', outcome.image);
-        counts.add('images-stored');
-      }
-      if (outcome.imageId) counts.add('page-images-ok');
-      else counts.drop(`page-image-${(outcome.fetch.reason ?? 'failed').split(/[: ]/)[0]}`);
+      putImageOutcome(batch, outcome, occurrence.id, counts, 'page-image');
     });
     counts.add('occurrences', scan.images.length);
     const html = $.html();

@@ -133,88 +133,129 @@ function startRequest(
   request.end(options.body);
 }
 
-/** Fetches `raw`, following redirects; resolves once the final response's headers are in. */
-export async function safeFetch(raw: string, options: SafeFetchOptions): Promise<SafeResponse> {
-  const maxRedirects = options.maxRedirects ?? 10;
+/** One deadline for a whole fetch: every hop's headers and the final body. */
+interface Deadline {
+  readonly signal: AbortSignal;
+  readonly timedOut: boolean;
+  error(): FetchError;
+  clear(): void;
+}
+
+function startDeadline(raw: string, timeoutMs: number): Deadline {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort();
-  }, options.timeoutMs);
-  const timeoutError = (): FetchError => new FetchError('timeout', `${raw}: no complete response within ${options.timeoutMs / 1000}s`, true);
+  }, timeoutMs);
+  return {
+    signal: controller.signal,
+    get timedOut() {
+      return timedOut;
+    },
+    error: () => new FetchError('timeout', `${raw}: no complete response within ${timeoutMs / 1000}s`, true),
+    clear: () => clearTimeout(timer),
+  };
+}
+
+interface FinalHop {
+  response: http.IncomingMessage;
+  url: URL;
+  redirectUrls: URL[];
+  /** The host slot the final response holds; the caller releases it. */
+  release?: () => void;
+}
+
+/** Requests `raw` and follows redirects to the first response that is not one; a failed hop releases its slot. */
+async function followRedirects(raw: string, options: SafeFetchOptions, deadline: Deadline): Promise<FinalHop> {
+  const maxRedirects = options.maxRedirects ?? 10;
   const redirectUrls: URL[] = [];
   const visited = new Set<string>();
   let url = options.policy.check(raw);
+  for (;;) {
+    visited.add(url.href);
+    const release = await options.limiter?.acquire(url.host);
+    let response: http.IncomingMessage;
+    try {
+      response = await requestOnce(url, options, deadline.signal);
+    } catch (error) {
+      release?.();
+      throw deadline.timedOut ? deadline.error() : asFetchError(error, url.href);
+    }
+    const status = response.statusCode ?? 0;
+    const location = response.headers.location;
+    if (!REDIRECT_STATUSES.has(status) || !location) return { response, url, redirectUrls, release };
+    response.resume();
+    release?.();
+    if (redirectUrls.length >= maxRedirects) throw new FetchError('too-many-redirects', `${raw}: more than ${maxRedirects} redirects`, false, status);
+    const next = options.policy.check(new URL(location, url).href);
+    if (visited.has(next.href)) throw new FetchError('redirect-loop', `${raw}: redirect loop at ${next.href}`, false, status);
+    options.onRedirect?.(url, next, status, response.headers);
+    redirectUrls.push(next);
+    url = next;
+  }
+}
+
+/**
+ * The response's body decoded and capped at `maxBytes`, bound to the deadline. Whichever comes
+ * first (the end, an error, the deadline, the consumer abandoning it) stops the clock and releases
+ * the host slot, once.
+ */
+function boundedBody(response: http.IncomingMessage, href: string, maxBytes: number, deadline: Deadline, release?: () => void): Readable {
+  const decoder = decoderFor(response.headers['content-encoding']);
+  const body = new PassThrough();
+  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [response, ...(decoder ? [decoder] : []), capBytes(maxBytes, href)];
+  let source: Readable = response;
+  for (const stage of stages.slice(1)) source = source.pipe(stage as Transform);
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    deadline.clear();
+    release?.();
+  };
+  const fail = (error: Error): void => {
+    finish();
+    response.destroy();
+    body.destroy(deadline.timedOut ? deadline.error() : (asFetchError(error, href) as Error));
+  };
+  for (const stage of stages) (stage as Readable).on('error', fail);
+  source.pipe(body);
+  body.on('end', finish);
+  body.on('close', () => {
+    if (!finished) fail(new FetchError('aborted', `${href}: body abandoned`, false));
+  });
+  deadline.signal.addEventListener('abort', () => fail(deadline.error()), { once: true });
+  return body;
+}
+
+/** Fetches `raw`, following redirects; resolves once the final response's headers are in. */
+export async function safeFetch(raw: string, options: SafeFetchOptions): Promise<SafeResponse> {
+  const deadline = startDeadline(raw, options.timeoutMs);
   let release: (() => void) | undefined;
   try {
-    for (;;) {
-      visited.add(url.href);
-      release = await options.limiter?.acquire(url.host);
-      let response: http.IncomingMessage;
-      try {
-        response = await requestOnce(url, options, controller.signal);
-      } catch (error) {
-        if (timedOut) throw timeoutError();
-        throw asFetchError(error, url.href);
-      }
-      const status = response.statusCode ?? 0;
-      const location = response.headers.location;
-      if (REDIRECT_STATUSES.has(status) && location) {
-        response.resume();
-        release?.();
-        release = undefined;
-        if (redirectUrls.length >= maxRedirects) throw new FetchError('too-many-redirects', `${raw}: more than ${maxRedirects} redirects`, false, status);
-        const next = options.policy.check(new URL(location, url).href);
-        if (visited.has(next.href)) throw new FetchError('redirect-loop', `${raw}: redirect loop at ${next.href}`, false, status);
-        options.onRedirect?.(url, next, status, response.headers);
-        redirectUrls.push(next);
-        url = next;
-        continue;
-      }
-      const declared = Number(response.headers['content-length']);
-      if (Number.isFinite(declared) && declared > options.maxBytes) {
-        response.destroy();
-        throw new FetchError('too-large', `${url.href}: content-length ${declared} exceeds ${options.maxBytes} bytes`, false, status);
-      }
-      const decoder = decoderFor(response.headers['content-encoding']);
-      const body = new PassThrough();
-      const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [response, ...(decoder ? [decoder] : []), capBytes(options.maxBytes, url.href)];
-      let source: Readable = response;
-      for (const stage of stages.slice(1)) source = source.pipe(stage as Transform);
-      const slot = release;
-      release = undefined;
-      let finished = false;
-      const finish = (): void => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        slot?.();
-      };
-      const fail = (error: Error): void => {
-        finish();
-        response.destroy();
-        body.destroy(timedOut ? timeoutError() : (asFetchError(error, url.href) as Error));
-      };
-      for (const stage of stages) (stage as Readable).on('error', fail);
-      source.pipe(body);
-      body.on('end', finish);
-      body.on('close', () => {
-        if (!finished) fail(new FetchError('aborted', `${url.href}: body abandoned`, false));
-      });
-      controller.signal.addEventListener('abort', () => fail(timeoutError()), { once: true });
-      return {
-        url: url.href,
-        redirectUrls,
-        statusCode: status,
-        statusMessage: response.statusMessage ?? '',
-        headers: response.headers,
-        ip: response.socket?.remoteAddress,
-        body,
-      };
+    const hop = await followRedirects(raw, options, deadline);
+    const { response, url } = hop;
+    release = hop.release;
+    const status = response.statusCode ?? 0;
+    const declared = Number(response.headers['content-length']);
+    if (Number.isFinite(declared) && declared > options.maxBytes) {
+      response.destroy();
+      throw new FetchError('too-large', `${url.href}: content-length ${declared} exceeds ${options.maxBytes} bytes`, false, status);
     }
+    // From here the body owns the host slot.
+    release = undefined;
+    return {
+      url: url.href,
+      redirectUrls: hop.redirectUrls,
+      statusCode: status,
+      statusMessage: response.statusMessage ?? '',
+      headers: response.headers,
+      ip: response.socket?.remoteAddress,
+      body: boundedBody(response, url.href, options.maxBytes, deadline, hop.release),
+    };
   } catch (error) {
-    clearTimeout(timer);
+    deadline.clear();
     release?.();
     throw error;
   }

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { log } from '../../src/core/feedback.js';
 import { Bm25Index } from '../../src/core/text/bm25.js';
 import { stableId, type Query } from '../../storage/index.js';
-import { findPageImages, resolveHttpUrl } from '../../src/core/markup/page-images.js';
+import { findPageImages, OCCURRENCE_ATTRIBUTE, resolveHttpUrl } from '../../src/core/markup/page-images.js';
 import { metaRefreshTarget } from '../fetch/html.js';
 import type { RobotsCache } from '../net/robots.js';
 import { readBody, safeFetch, type SafeFetchOptions } from '../net/safe-http.js';
@@ -40,70 +40,96 @@ function clean(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
-/** Crawls the site breadth-first within its origin and returns what the index is built from. */
-export async function crawlSite(site: string, options: LocalSiteOptions): Promise<SiteIndexFile> {
-  const origin = new URL(site).origin;
-  const seen = new Set<string>();
-  const queue: string[] = [];
-  const index: SiteIndexFile = { site, builtAt: new Date().toISOString(), pages: [], images: [], failures: [] };
-  const imageByUrl = new Map<string, SiteIndexFile['images'][number]>();
-  const enqueue = (raw: string, base: string): void => {
-    const url = resolveHttpUrl(raw, base);
-    if (!url || !url.startsWith(origin + '/') || seen.has(url) || seen.size >= options.maxPages) return;
-    seen.add(url);
-    queue.push(url);
-  };
-  enqueue(site, site);
-  await addSitemap(origin, options, (url) => enqueue(url, origin));
+/** One crawl of the site: what it found so far and the pages still to visit. */
+class SiteCrawl {
+  readonly index: SiteIndexFile;
+  readonly queue: string[] = [];
+  private readonly origin: string;
+  private readonly seen = new Set<string>();
+  private readonly imageByUrl = new Map<string, SiteIndexFile['images'][number]>();
 
-  const limit = pLimit(options.concurrency);
-  const visit = async (url: string): Promise<void> => {
+  constructor(
+    site: string,
+    private readonly options: LocalSiteOptions,
+  ) {
+    this.origin = new URL(site).origin;
+    this.index = { site, builtAt: new Date().toISOString(), pages: [], images: [], failures: [] };
+  }
+
+  /** Queues a link once, when it stays within the origin and the page budget. */
+  enqueue(raw: string, base: string): void {
+    const url = resolveHttpUrl(raw, base);
+    if (!url || !url.startsWith(this.origin + '/') || this.seen.has(url) || this.seen.size >= this.options.maxPages) return;
+    this.seen.add(url);
+    this.queue.push(url);
+  }
+
+  /** Fetches one page and indexes it with its images; every page that is not indexed is a failure with its reason. */
+  async visit(url: string): Promise<void> {
     try {
-      if (options.robots && !(await options.robots.isAllowed(url))) {
-        index.failures.push({ url, reason: 'robots-disallowed' });
+      if (this.options.robots && !(await this.options.robots.isAllowed(url))) {
+        this.index.failures.push({ url, reason: 'robots-disallowed' });
         return;
       }
-      const response = await safeFetch(url, options.fetch);
+      const response = await safeFetch(url, this.options.fetch);
       const type = String(response.headers['content-type'] ?? '');
       if (response.statusCode !== 200 || !/html/i.test(type)) {
         response.body.destroy();
-        index.failures.push({ url, reason: response.statusCode !== 200 ? `http-${response.statusCode}` : `not-html: ${type}` });
+        this.index.failures.push({ url, reason: response.statusCode !== 200 ? `http-${response.statusCode}` : `not-html: ${type}` });
         return;
       }
       const html = (await readBody(response.body)).toString('utf8');
-      const $ = cheerio.load(html);
-      const refresh = metaRefreshTarget($, response.url);
-      if (refresh) {
-        enqueue(refresh, response.url);
-        return;
-      }
-      $('a[href]').each((_, a) => enqueue($(a).attr('href')!, response.url));
-      const title = clean($('title').first().text()) || clean($('h1').first().text()) || response.url;
-      const { images } = findPageImages($, response.url);
-      for (const image of images) {
-        const img = $(`img[data-m2rag-occurrence="${image.index}"]`);
-        const around = clean(img.closest('figure, .thumb, .thumbinner, p, li, td, div').first().text()).slice(0, 500);
-        const text = clean([image.attributes.alt, image.attributes.title, image.attributes.figcaption, around, title].filter(Boolean).join(' '));
-        const known = imageByUrl.get(image.url);
-        if (known) known.text = (known.text + ' ' + text).slice(0, IMAGE_TEXT_CAP);
-        else {
-          const entry = { url: image.url, sourcePageUrl: response.url, title: image.attributes.alt || title, text: text.slice(0, IMAGE_TEXT_CAP) };
-          imageByUrl.set(image.url, entry);
-          index.images.push(entry);
-        }
-      }
-      $('script, style, noscript').remove();
-      index.pages.push({ url: response.url, title, text: clean($('body').text()).slice(0, TEXT_CAP) });
+      this.indexPage(cheerio.load(html), response.url);
     } catch (error) {
-      index.failures.push({ url, reason: (error as Error).message });
+      this.index.failures.push({ url, reason: (error as Error).message });
     }
-  };
-  while (queue.length > 0) {
-    const batch = queue.splice(0, queue.length);
-    await Promise.all(batch.map((url) => limit(() => visit(url))));
+  }
+
+  /** A meta-refresh stub only queues its target; any other page queues its links and is indexed with its images. */
+  private indexPage($: cheerio.CheerioAPI, pageUrl: string): void {
+    const refresh = metaRefreshTarget($, pageUrl);
+    if (refresh) {
+      this.enqueue(refresh, pageUrl);
+      return;
+    }
+    $('a[href]').each((_, a) => this.enqueue($(a).attr('href')!, pageUrl));
+    const title = clean($('title').first().text()) || clean($('h1').first().text()) || pageUrl;
+    this.indexImages($, pageUrl, title);
+    $('script, style, noscript').remove();
+    this.index.pages.push({ url: pageUrl, title, text: clean($('body').text()).slice(0, TEXT_CAP) });
+  }
+
+  /** Each image once, by URL; the text around every use of it is added to its entry. */
+  private indexImages($: cheerio.CheerioAPI, pageUrl: string, title: string): void {
+    for (const image of findPageImages($, pageUrl).images) {
+      const img = $(`img[${OCCURRENCE_ATTRIBUTE}="${image.index}"]`);
+      const around = clean(img.closest('figure, .thumb, .thumbinner, p, li, td, div').first().text()).slice(0, 500);
+      const text = clean([image.attributes.alt, image.attributes.title, image.attributes.figcaption, around, title].filter(Boolean).join(' '));
+      const known = this.imageByUrl.get(image.url);
+      if (known) known.text = (known.text + ' ' + text).slice(0, IMAGE_TEXT_CAP);
+      else {
+        const entry = { url: image.url, sourcePageUrl: pageUrl, title: image.attributes.alt || title, text: text.slice(0, IMAGE_TEXT_CAP) };
+        this.imageByUrl.set(image.url, entry);
+        this.index.images.push(entry);
+      }
+    }
+  }
+}
+
+/** Crawls the site breadth-first within its origin and returns what the index is built from. */
+export async function crawlSite(site: string, options: LocalSiteOptions): Promise<SiteIndexFile> {
+  const origin = new URL(site).origin;
+  const crawl = new SiteCrawl(site, options);
+  crawl.enqueue(site, site);
+  await addSitemap(origin, options, (url) => crawl.enqueue(url, origin));
+  const limit = pLimit(options.concurrency);
+  while (crawl.queue.length > 0) {
+    const batch = crawl.queue.splice(0, crawl.queue.length);
+    await Promise.all(batch.map((url) => limit(() => crawl.visit(url))));
   }
   // The same page reached under two URLs (HTTP redirects) is indexed once.
   const pageUrls = new Set<string>();
+  const { index } = crawl;
   index.pages = index.pages.filter((p) => !pageUrls.has(p.url) && pageUrls.add(p.url));
   return index;
 }
@@ -130,14 +156,6 @@ export class LocalSiteSearch implements SearchProvider {
   private constructor(private readonly data: SiteIndexFile) {
     data.pages.forEach((page, i) => this.pageIndex.add(String(i), `${page.title} ${page.title} ${page.text}`));
     data.images.forEach((image, i) => this.imageIndex.add(String(i), image.text));
-  }
-
-  get pageCount(): number {
-    return this.data.pages.length;
-  }
-
-  get imageCount(): number {
-    return this.data.images.length;
   }
 
   /** Loads the cached index of `site` from the store directory, or crawls the site and caches it. */

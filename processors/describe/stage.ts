@@ -12,10 +12,9 @@ import { failureReason, ModelRequestError } from '../../src/models/errors.js';
 import type { ModelServices } from '../../src/models/services.js';
 import type { Models, OcrLine } from '../../src/models/types.js';
 import { StageCounts, type Stage, type StageContext } from '../../src/core/stage.js';
-import type { CorpusStore, Description, Image, Occurrence, Query } from '../../storage/index.js';
+import { descriptionIdOf, occurrencesOfQuery, type CorpusStore, type Description, type Image, type Occurrence, type Query } from '../../storage/index.js';
 import { composeDescription, CONTEXT_TEMPLATE_VERSION } from './context-template.js';
 import { contextOf, groupByContext, type DescribeContext } from './contexts.js';
-import { descriptionIdOf } from './lookup.js';
 import { cleanDescription, VISION_PROMPT_VERSION, visionRequest } from './vision.js';
 
 export const DESCRIBE_STAGE = 'describe';
@@ -25,14 +24,6 @@ type Method = 'vision-model' | 'context-template';
 interface Target {
   image: Image;
   occurrences: Array<{ occurrence: Occurrence; context: DescribeContext }>;
-}
-
-async function occurrencesOfQuery(store: CorpusStore, queryId: string): Promise<Occurrence[]> {
-  const ids: string[] = [];
-  for (const pageId of await store.related('query-pages', queryId)) ids.push(...(await store.related('page-occurrences', pageId)));
-  ids.push(...(await store.related('query-occurrences', queryId)));
-  const found = await store.getMany('occurrences', [...new Set(ids)].sort());
-  return found.filter((o): o is Occurrence => o !== undefined);
 }
 
 export class DescribeStage implements Stage<ModelServices> {
@@ -98,7 +89,9 @@ export class DescribeStage implements Stage<ModelServices> {
       return images.get(id);
     };
     const targets = new Map<string, Target>();
-    for (const occurrence of await occurrencesOfQuery(store, query.id)) {
+    // In id order: a context group's first occurrence names its description, so the order must not vary.
+    const occurrences = (await occurrencesOfQuery(store, query.id)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    for (const occurrence of occurrences) {
       if (!occurrence.imageId) {
         counts.drop('occurrence-without-image');
         continue;
@@ -153,7 +146,7 @@ export class DescribeStage implements Stage<ModelServices> {
   }
 
   private async imageBytes(image: Image, store: CorpusStore, preferThumbnail: boolean): Promise<Uint8Array> {
-    const bytes = (preferThumbnail && image.thumbnailId ? await store.blobs.get(image.thumbnailId) : undefined) ?? (await store.blobs.get(image.id));
+    const bytes = await store.imageBytes(image, { prefer: preferThumbnail ? 'thumbnail' : 'original' });
     if (!bytes) throw new ModelRequestError('invalid-input', 'the image bytes are not in the blob store');
     return bytes;
   }

@@ -6,9 +6,10 @@ import pLimit from 'p-limit';
 import type { Config } from '../../src/core/config.js';
 import { StageCounts, type Stage, type StageContext } from '../../src/core/stage.js';
 import {
+  clusterIdOf,
   inShard,
+  occurrencesOfQuery,
   sha256Hex,
-  stableId,
   type CorpusStore,
   type Image,
   type Occurrence,
@@ -59,7 +60,7 @@ async function normalizeStored(store: CorpusStore, image: Image, options: Decode
     counts.add('images-already-normalized');
     return image;
   }
-  const bytes = await store.blobs.get(image.id);
+  const bytes = await store.getBlob(image.id);
   if (!bytes) {
     counts.add('decode-failed:blob-missing');
     return { ...image, decodeError: 'blob-missing: the image bytes are not in the blob store' };
@@ -117,14 +118,6 @@ class PageFacts {
     }
     return { markdown: page?.markdown, imageCount: occurrenceIds.length, chunkOf };
   }
-}
-
-async function occurrencesOfQuery(store: CorpusStore, queryId: string): Promise<Occurrence[]> {
-  const ids: string[] = [];
-  for (const pageId of await store.related('query-pages', queryId)) ids.push(...(await store.related('page-occurrences', pageId)));
-  ids.push(...(await store.related('query-occurrences', queryId)));
-  const found = await store.getMany('occurrences', [...new Set(ids)]);
-  return found.filter((o): o is Occurrence => o !== undefined);
 }
 
 async function processQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
@@ -215,7 +208,7 @@ async function clusterCorpus(ctx: StageContext): Promise<void> {
     const representative = chooseRepresentative(group);
     // Named after its earliest-fetched member, so the id survives new members joining later.
     const founder = [...group].sort((a, b) => a.fetchedAt.localeCompare(b.fetchedAt) || a.id.localeCompare(b.id))[0]!;
-    const clusterId = 'c' + stableId(founder.id);
+    const clusterId = clusterIdOf(founder.id);
     if (group.length > 1) {
       counts.add('clusters-with-duplicates');
       counts.add('near-duplicates', group.length - 1);

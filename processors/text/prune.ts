@@ -77,13 +77,6 @@ function removeKeepingImages(element: Element): void {
   element.remove();
 }
 
-
-export interface PruneCounts {
-  captions: number;
-  linkBlocks: number;
-  boilerplateBlocks: number;
-}
-
 /** Elements under `root` in document order, skipping the subtrees `removed` says are gone. */
 function* elementsOf(root: Element, removed: Set<Element>): Generator<Element> {
   const stack: Element[] = [...root.children].reverse();
@@ -99,7 +92,7 @@ function* elementsOf(root: Element, removed: Set<Element>): Generator<Element> {
  * Removes the elements `decide` picks, top-down. `keepImages`: a removed element leaves its marked
  * images in its place (captions, credit lines); otherwise they go with it (menus, related stories).
  */
-function sweep(root: Element, keepImages: boolean, decide: (element: Element, stats: TextStats) => boolean): number {
+function sweep(root: Element, keepImages: boolean, decide: (element: Element, stats: TextStats) => boolean): void {
   const stats = measure(root);
   const removed = new Set<Element>();
   for (const element of elementsOf(root, removed)) {
@@ -110,7 +103,6 @@ function sweep(root: Element, keepImages: boolean, decide: (element: Element, st
     if (keepImages) removeKeepingImages(element);
     else element.remove();
   }
-  return removed.size;
 }
 
 function isLinkBlock(element: Element, s: TextStats): boolean {
@@ -134,31 +126,26 @@ const CHROME_SELECTOR = 'script:not([type="application/ld+json"]), style, svg, n
  * Removes page chrome and link lists from a whole page before Readability reads it: less for it to
  * score, and fewer menus for it to mistake for content. Readability's metadata (JSON-LD) is kept.
  */
-export function pruneChrome(root: Element): number {
-  let removed = 0;
-  for (const element of [...root.querySelectorAll(CHROME_SELECTOR)]) {
-    element.remove();
-    removed++;
-  }
-  return removed + sweep(root, false, isLinkBlock);
+export function pruneChrome(root: Element): void {
+  for (const element of [...root.querySelectorAll(CHROME_SELECTOR)]) element.remove();
+  sweep(root, false, isLinkBlock);
 }
 
 /** Prunes `root` in place; `byline` (when known) is removed where it stands alone. */
-export function pruneBoilerplate(root: Element, byline?: string): PruneCounts {
+export function pruneBoilerplate(root: Element, byline?: string): void {
   const bylineText = byline?.replace(/\s+/g, ' ').trim();
-  const captions = sweep(root, true, (element, s) => {
+  sweep(root, true, (element, s) => {
     if (s.chars > CAPTION_MAX_CHARS) return false;
     return CAPTION_TAGS.has(element.tagName) || CAPTION_ATTRIBUTE.test(attributesOf(element));
   });
-  const linkBlocks = sweep(root, false, (element, s) => {
+  sweep(root, false, (element, s) => {
     if (s.chars > 0 && s.chars <= ATTRIBUTE_BLOCK_MAX_CHARS && BOILERPLATE_ATTRIBUTE.test(attributesOf(element))) return true;
     return isLinkBlock(element, s);
   });
-  const boilerplateBlocks = sweep(root, true, (element, s) => {
+  sweep(root, true, (element, s) => {
     if (!SHORT_LINE_TAGS.has(element.tagName) || s.chars === 0 || s.chars > SHORT_LINE_CHARS) return false;
     if (element.tagName === 'TIME') return true;
     const text = collapsedText(element);
     return BOILERPLATE_LINE.test(text) || CREDIT_LINE.test(text) || text === bylineText;
   });
-  return { captions, linkBlocks, boilerplateBlocks };
 }

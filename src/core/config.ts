@@ -15,6 +15,7 @@ export const ConfigSchema = z
         /** Most pages the `local` provider indexes from the site. */
         siteMaxPages: z.number().int().positive().default(5000),
         pages: z.number().int().nonnegative().default(10),
+        /** Auxiliary images asked of the image search per query (`score.keepAuxImages` keeps the best of them). */
         auxImages: z.number().int().nonnegative().default(10),
         render: z.boolean().default(false),
         chromiumPath: z.string().optional(),
@@ -113,7 +114,8 @@ export const ConfigSchema = z
         minImageScore: z.number().min(0).max(10).default(3),
         chunksPerPage: z.number().int().positive().default(20),
         imagesPerPage: z.number().int().positive().default(5),
-        auxImages: z.number().int().positive().default(5),
+        /** Most auxiliary images a query keeps (of the `crawl.auxImages` fetched). */
+        keepAuxImages: z.number().int().positive().default(5),
         imagesOverall: z.number().int().positive().default(10),
       })
       .strict()

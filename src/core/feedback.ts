@@ -11,10 +11,8 @@ export const log: Logger = pino(
 const interactive = (): boolean => Boolean(process.stderr.isTTY) && process.env.M2RAG_PROGRESS !== 'json';
 
 export interface Progress {
-  /** Marks `n` more items done; extra values go into the JSON log line. */
+  /** Marks `n` more items done. */
   tick(n?: number): void;
-  /** Raises the total when more work is discovered along the way. */
-  setTotal(total: number): void;
   done(summary?: Record<string, unknown>): void;
 }
 
@@ -43,9 +41,6 @@ export function startProgress(stage: string, total: number): Progress {
         doneCount += n;
         bar.update(doneCount, { rate: rate().toFixed(1) });
       },
-      setTotal(newTotal) {
-        bar.setTotal(newTotal);
-      },
       done() {
         bar.stop();
       },
@@ -61,9 +56,6 @@ export function startProgress(stage: string, total: number): Progress {
         const r = rate();
         log.info({ stage, done: doneCount, total, rate: Number(r.toFixed(2)), etaSeconds: r > 0 ? Math.round((total - doneCount) / r) : null }, 'progress');
       }
-    },
-    setTotal(newTotal) {
-      total = newTotal;
     },
     done(summary = {}) {
       log.info({ stage, done: doneCount, total, seconds: Number(((Date.now() - started) / 1000).toFixed(2)), ...summary }, 'stage finished');

@@ -69,6 +69,8 @@ export interface Stage<Services = unknown> {
   finish?(ctx: StageContext<Services>): Promise<void>;
   /** Once per run, always, to release what setup opened. */
   teardown?(ctx: StageContext<Services>): Promise<void>;
+  /** The settings that decide this stage's output (its config section, the models it used), stored with its stats. */
+  settingsOf?(ctx: StageContext<Services>): Record<string, unknown>;
 }
 
 /** Options of one stage run; `services` is required when the stage uses any. */
@@ -145,7 +147,7 @@ export async function runStage<Services>(stage: Stage<Services>, store: CorpusSt
     await stage.teardown?.(ctx);
   }
   if (skipped > 0) ctx.counts.add('queries-already-done', skipped);
-  await store.addStageStats(stage.name, ctx.counts.counts);
+  await store.addStageStats(stage.name, ctx.counts.counts, stage.settingsOf?.(ctx));
   progress.done({ counts: ctx.counts.counts });
   return { stage: stage.name, queries: todo.length, skipped, failed, firstFailure, counts: ctx.counts.counts };
 }

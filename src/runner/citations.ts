@@ -31,6 +31,18 @@ export function figureBlock(index: number, figureNumber: number, ref: ImageRef, 
   return `\n\n![${clean}](${imagePath(index, ref)})\n*Figure ${figureNumber}: ${clean}*\n\n`;
 }
 
+/** The figure block of an image the generator placed itself, captioned from its description (or page context). */
+export function figureOf(index: number, figureNumber: number, image: ImageRef & { description: string; context: string }): string {
+  return figureBlock(index, figureNumber, image, shortCaption(image.description || image.context));
+}
+
+/** The first sentence of a text, cut to `words` words. */
+function shortCaption(text: string, words = 12): string {
+  const firstSentence = text.split(/(?<=[.!?])\s/)[0] ?? text;
+  const list = firstSentence.replace(/\s+/g, ' ').trim().split(' ');
+  return list.length > words ? list.slice(0, words).join(' ') + '…' : list.join(' ');
+}
+
 export function postProcessAnswer(answer: string, images: ImageRef[]): PostProcessed {
   const cited: number[] = [];
   let outOfRange = 0;

@@ -1,20 +1,25 @@
-// Multi-modal answer generation.
+// Multi-modal answer generation with an LLM.
 //   single — one prompt with the pages and numbered image references; the model cites images as
 //            `![short caption](images/k.ext)`; post-processing drops out-of-range and repeated
 //            citations and renders figure blocks.
-//   multi  — M2RAG's multi-stage: (1) a text-only answer; (2) per image, the answer line to insert
-//            it before, or none; (3) the text around each inserted image refined to refer to it.
+//   multi  — M2RAG's multi-stage: (1) a text-only answer; (2) per image, the answer paragraph to
+//            insert it before, or none; (3) each paragraph with images before it refined to refer to them.
 //   text   — the text-only baseline.
-// Without an LLM, `extractive`: the query's best sentences from the top chunks, each image placed
-// after the sentence its description matches best. It is labelled `method: "extractive"`.
+// Without an LLM the runner uses the model-free generator in extractive.ts.
 import type { ChatMessage, ChatModel } from '../models/types.js';
-import { contentTerms, termCoverage } from '../../scorers/calibration.js';
-import { parseRubricScore } from '../../scorers/rubrics.js';
-import { figureBlock, postProcessAnswer, tidy, type ImageRef } from './citations.js';
-import { PLACEHOLDER_PATTERN, withoutPlaceholders } from '../core/markup/placeholder.js';
+import { figureOf, postProcessAnswer, tidy, type ImageRef } from './citations.js';
+import { withoutPlaceholders } from '../core/markup/placeholder.js';
 
 export type Strategy = 'single' | 'multi' | 'text';
+export type GenerationMethod = 'llm-single-stage' | 'llm-multi-stage' | 'llm-text-only' | 'extractive';
 export const GENERATION_PROMPT_VERSION = 'm2rag-generate-v1';
+
+const LLM_METHODS: Record<Strategy, GenerationMethod> = { single: 'llm-single-stage', multi: 'llm-multi-stage', text: 'llm-text-only' };
+
+/** The method a strategy is generated with: its LLM method, or `extractive` without an LLM. */
+export function generationMethodOf(strategy: Strategy, withLlm: boolean): GenerationMethod {
+  return withLlm ? LLM_METHODS[strategy] : 'extractive';
+}
 
 export interface GenerationImage extends ImageRef {
   description: string;
@@ -28,7 +33,7 @@ export interface GenerationInput {
 }
 
 export interface GenerationOutput {
-  method: 'llm-single-stage' | 'llm-multi-stage' | 'llm-text-only' | 'extractive';
+  method: GenerationMethod;
   output: string;
   /** 1-based indexes into input.images, in order of appearance. */
   cited: number[];
@@ -70,205 +75,146 @@ function textOnlyPrompt(input: GenerationInput): string {
   ].join('\n');
 }
 
-class Usage {
-  promptTokens = 0;
-  completionTokens = 0;
-  hashes: string[] = [];
+function placementPrompt(question: string, paragraphs: string[], image: GenerationImage): string {
+  return (
+    `Here is an answer to the question "${question}", one numbered paragraph a line:\n${paragraphs.map((l, i) => `${i + 1}: ${l}`).join('\n')}\n\n` +
+    `Image: ${image.description || image.context}\n` +
+    'Before which paragraph should this image be inserted so it illustrates the text next to it? Reply with the paragraph number, or 0 if the image does not fit anywhere.'
+  );
+}
 
-  async ask(llm: ChatModel, prompt: string, maxTokens: number): Promise<string> {
+function refinePrompt(paragraph: string, images: GenerationImage[]): string {
+  const described = images.map((image) => image.description || image.context).join('; ');
+  return `Rewrite this paragraph so that it refers to the image shown just before it (${described}). Keep its facts and length; reply with the paragraph only.\n\n${paragraph}`;
+}
+
+/**
+ * The paragraph number of a placement reply: its first number, which must be a whole number from 0
+ * (nowhere); one past the last paragraph places the image nowhere. Undefined when the reply holds
+ * no such number (none, negative, or a fraction).
+ */
+export function parseParagraphNumber(reply: string, paragraphs: number): number | undefined {
+  const first = reply.match(/-?\d+(?:\.\d+)?/)?.[0];
+  if (first === undefined || !/^\d+$/.test(first)) return undefined;
+  const n = Number(first);
+  return n <= paragraphs ? n : 0;
+}
+
+/** Sends one-message prompts to the LLM and keeps what they cost, for the Generation record. */
+class PromptSender {
+  private promptTokens = 0;
+  private completionTokens = 0;
+  private readonly hashes: string[] = [];
+
+  constructor(private readonly llm: ChatModel) {}
+
+  async send(prompt: string, maxTokens: number): Promise<string> {
     const messages: ChatMessage[] = [{ role: 'user', content: prompt }];
-    const reply = await llm.chat({ messages, maxTokens, temperature: 0 });
+    const reply = await this.llm.chat({ messages, maxTokens, temperature: 0 });
     this.promptTokens += reply.usage?.promptTokens ?? 0;
     this.completionTokens += reply.usage?.completionTokens ?? 0;
     this.hashes.push(reply.inputHash);
     return reply.text;
   }
+
+  output(method: GenerationMethod, output: string, cited: number[], prompt: string, counts: Record<string, number>): GenerationOutput {
+    return {
+      method,
+      output,
+      cited,
+      prompt,
+      usage: { promptTokens: this.promptTokens, completionTokens: this.completionTokens },
+      inputHash: this.hashes.join(','),
+      counts,
+    };
+  }
 }
 
 export async function generateWithLlm(llm: ChatModel, strategy: Strategy, input: GenerationInput, maxTokens: number): Promise<GenerationOutput> {
-  const usage = new Usage();
-  const done = (method: GenerationOutput['method'], output: string, cited: number[], prompt: string, counts: Record<string, number>): GenerationOutput => ({
-    method,
-    output,
-    cited,
-    prompt,
-    usage: { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens },
-    inputHash: usage.hashes.join(','),
-    counts,
-  });
+  const sender = new PromptSender(llm);
   if (strategy === 'text') {
     const prompt = textOnlyPrompt(input);
-    const answer = await usage.ask(llm, prompt, maxTokens);
     // A text-only answer carries no images, even if the model wrote some.
-    const stripped = postProcessAnswer(answer, []);
-    return done('llm-text-only', stripped.text, [], prompt, { 'citations-removed': stripped.outOfRange + stripped.repeated });
+    const stripped = postProcessAnswer(await sender.send(prompt, maxTokens), []);
+    return sender.output(LLM_METHODS.text, stripped.text, [], prompt, { 'citations-removed': stripped.outOfRange + stripped.repeated });
   }
   if (strategy === 'single') {
     const prompt = singleStagePrompt(input);
-    const answer = await usage.ask(llm, prompt, maxTokens);
-    const processed = postProcessAnswer(answer, input.images);
-    return done('llm-single-stage', processed.text, processed.cited, prompt, {
+    const processed = postProcessAnswer(await sender.send(prompt, maxTokens), input.images);
+    return sender.output(LLM_METHODS.single, processed.text, processed.cited, prompt, {
       'citations-out-of-range': processed.outOfRange,
       'citations-repeated': processed.repeated,
     });
   }
-  return multiStage(llm, input, maxTokens, usage, done);
+  return multiStage(sender, input, maxTokens);
 }
 
-async function multiStage(
-  llm: ChatModel,
-  input: GenerationInput,
-  maxTokens: number,
-  usage: Usage,
-  done: (method: GenerationOutput['method'], output: string, cited: number[], prompt: string, counts: Record<string, number>) => GenerationOutput,
-): Promise<GenerationOutput> {
-  const counts: Record<string, number> = { 'images-placed': 0, 'images-not-placed': 0, 'placement-failed': 0, 'refine-failed': 0 };
+type MultiStageCounts = Record<'images-placed' | 'images-not-placed' | 'placement-failed' | 'refine-failed', number>;
+
+async function multiStage(sender: PromptSender, input: GenerationInput, maxTokens: number): Promise<GenerationOutput> {
+  const counts: MultiStageCounts = { 'images-placed': 0, 'images-not-placed': 0, 'placement-failed': 0, 'refine-failed': 0 };
   const prompt = textOnlyPrompt(input);
-  const draft = postProcessAnswer(await usage.ask(llm, prompt, maxTokens), []).text;
-  const lines = draft.split(/\n{2,}/).map((l) => l.trim()).filter(Boolean);
-  const numbered = lines.map((l, i) => `${i + 1}: ${l}`).join('\n');
-  // Stage 2: each image picks the line it goes before (0 = nowhere).
-  const placements = await Promise.all(
-    input.images.map(async (image, i) => {
-      try {
-        const reply = await usage.ask(
-          llm,
-          `Here is an answer to the question "${input.question}", one numbered paragraph a line:\n${numbered}\n\n` +
-            `Image: ${image.description || image.context}\n` +
-            `Before which paragraph should this image be inserted so it illustrates the text next to it? Reply with the paragraph number, or 0 if the image does not fit anywhere.`,
-          16,
-        );
-        const judgment = parseRubricScore(reply, 0, Number.MAX_SAFE_INTEGER);
-        if (!judgment.ok) {
-          counts['placement-failed']!++;
-          return { index: i + 1, before: 0 };
-        }
-        return { index: i + 1, before: judgment.score <= lines.length ? judgment.score : 0 };
-      } catch {
-        counts['placement-failed']!++;
-        return { index: i + 1, before: 0 };
-      }
-    }),
-  );
-  // Stage 3: the paragraph each image goes before is refined to refer to it.
-  const refined = [...lines];
-  const imagesBefore = new Map<number, number[]>();
-  for (const p of placements) {
-    if (p.before === 0) {
-      counts['images-not-placed']!++;
-      continue;
-    }
-    counts['images-placed']!++;
-    imagesBefore.set(p.before, [...(imagesBefore.get(p.before) ?? []), p.index]);
-  }
-  await Promise.all(
-    [...imagesBefore].map(async ([before, indexes]) => {
-      const described = indexes.map((k) => input.images[k - 1]!.description || input.images[k - 1]!.context).join('; ');
-      try {
-        const text = await usage.ask(
-          llm,
-          `Rewrite this paragraph so that it refers to the image shown just before it (${described}). Keep its facts and length; reply with the paragraph only.\n\n${lines[before - 1]}`,
-          maxTokens,
-        );
-        if (text.trim()) refined[before - 1] = text.trim();
-      } catch {
-        // The unrefined paragraph stays; the failure is counted.
-        counts['refine-failed']!++;
-      }
-    }),
-  );
+  const draft = postProcessAnswer(await sender.send(prompt, maxTokens), []).text;
+  const paragraphs = draft.split(/\n{2,}/).map((l) => l.trim()).filter(Boolean);
+  const imagesBefore = await placeImages(sender, input, paragraphs, counts);
+  const refined = await refineParagraphs(sender, input, paragraphs, imagesBefore, maxTokens, counts);
   const cited: number[] = [];
   const parts: string[] = [];
   refined.forEach((paragraph, i) => {
     for (const k of imagesBefore.get(i + 1) ?? []) {
       cited.push(k);
-      const image = input.images[k - 1]!;
-      parts.push(figureBlock(k, cited.length, image, shortCaption(image.description || image.context)));
+      parts.push(figureOf(k, cited.length, input.images[k - 1]!));
     }
     parts.push(paragraph);
   });
-  return done('llm-multi-stage', tidy(parts.join('\n\n')), cited, prompt, counts);
+  return sender.output(LLM_METHODS.multi, tidy(parts.join('\n\n')), cited, prompt, counts);
 }
 
-export function shortCaption(text: string, words = 12): string {
-  const firstSentence = text.split(/(?<=[.!?])\s/)[0] ?? text;
-  const list = firstSentence.replace(/\s+/g, ' ').trim().split(' ');
-  return list.length > words ? list.slice(0, words).join(' ') + '…' : list.join(' ');
-}
-
-function sentencesOf(text: string): string[] {
-  return text
-    .replace(PLACEHOLDER_PATTERN, ' ')
-    .replace(/!\[[^\]]*\]\([^)]*\)/g, ' ')
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/\\?\[\d+\\?\]/g, '')
-    .replace(/\\([\[\]*_])/g, '$1')
-    .replace(/\*{1,3}([^*\n]+)\*{1,3}/g, '$1')
-    .replace(/^\s*(?:#+|[-*+]|\d+\.)\s+/gm, '')
-    .split(/(?<=[.!?])\s+|\n+/)
-    .map((s) => s.replace(/\s+/g, ' ').trim())
-    .filter((s) => s.length >= 30 && s.length <= 600 && /[a-z]/i.test(s));
-}
-
-/** The model-free generator: best sentences of the top chunks in order, images after the sentence they match best. */
-export function generateExtractive(strategy: Strategy, input: GenerationInput, maxSentences = 6): GenerationOutput {
-  const candidates: Array<{ text: string; order: number; score: number }> = [];
-  const seen = new Set<string>();
-  input.chunks.forEach((chunk, c) => {
-    sentencesOf(chunk.text).forEach((sentence, s) => {
-      const key = sentence.toLowerCase();
-      if (seen.has(key)) return;
-      seen.add(key);
-      // Earlier chunks ranked higher in retrieval: a small bonus keeps their sentences first on ties.
-      candidates.push({ text: sentence, order: c * 1000 + s, score: termCoverage(input.question, sentence) + 0.05 / (c + 1) });
-    });
-  });
-  const chosen = [...candidates].sort((a, b) => b.score - a.score || a.order - b.order).slice(0, maxSentences).sort((a, b) => a.order - b.order);
-  const images = strategy === 'text' ? [] : input.images;
-  const after = new Map<number, number[]>();
-  images.forEach((image, i) => {
-    const about = `${image.description} ${image.context}`;
-    let best = 0;
-    let bestScore = -1;
-    chosen.forEach((sentence, s) => {
-      const terms = contentTerms(sentence.text);
-      const score = [...contentTerms(about)].filter((t) => terms.has(t)).length;
-      if (score > bestScore) {
-        best = s;
-        bestScore = score;
+/** Stage 2: each image picks the paragraph it goes before. Returns paragraph number → image numbers, in image order. */
+async function placeImages(sender: PromptSender, input: GenerationInput, paragraphs: string[], counts: MultiStageCounts): Promise<Map<number, number[]>> {
+  const placements = await Promise.all(
+    input.images.map(async (image) => {
+      try {
+        const before = parseParagraphNumber(await sender.send(placementPrompt(input.question, paragraphs, image), 16), paragraphs.length);
+        if (before === undefined) counts['placement-failed']++;
+        return before ?? 0;
+      } catch {
+        counts['placement-failed']++;
+        return 0;
       }
-    });
-    after.set(best, [...(after.get(best) ?? []), i + 1]);
-  });
-  const cited: number[] = [];
-  const parts: string[] = [];
-  let paragraph: string[] = [];
-  chosen.forEach((sentence, s) => {
-    paragraph.push(sentence.text);
-    const images = after.get(s) ?? [];
-    if (images.length === 0) return;
-    parts.push(paragraph.join(' '));
-    paragraph = [];
-    for (const k of images) {
-      cited.push(k);
-      const image = input.images[k - 1]!;
-      parts.push(figureBlock(k, cited.length, image, shortCaption(image.description || image.context)));
+    }),
+  );
+  const imagesBefore = new Map<number, number[]>();
+  placements.forEach((before, i) => {
+    if (before === 0) {
+      counts['images-not-placed']++;
+      return;
     }
+    counts['images-placed']++;
+    imagesBefore.set(before, [...(imagesBefore.get(before) ?? []), i + 1]);
   });
-  if (paragraph.length > 0) parts.push(paragraph.join(' '));
-  if (chosen.length === 0) {
-    // No usable sentence: the images alone, still cited, so nothing retrieved is silently lost.
-    images.forEach((image, i) => {
-      cited.push(i + 1);
-      parts.push(figureBlock(i + 1, cited.length, image, shortCaption(image.description || image.context)));
-    });
-  }
-  return {
-    method: 'extractive',
-    output: tidy(parts.join('\n\n')),
-    cited,
-    usage: { promptTokens: 0, completionTokens: 0 },
-    inputHash: '',
-    counts: { 'sentences-extracted': chosen.length, ...(chosen.length === 0 ? { 'no-usable-sentence': 1 } : {}) },
-  };
+  return imagesBefore;
+}
+
+/** Stage 3: each paragraph with images before it is rewritten to refer to them; on failure it stays as it was. */
+async function refineParagraphs(
+  sender: PromptSender,
+  input: GenerationInput,
+  paragraphs: string[],
+  imagesBefore: Map<number, number[]>,
+  maxTokens: number,
+  counts: MultiStageCounts,
+): Promise<string[]> {
+  const refined = [...paragraphs];
+  await Promise.all(
+    [...imagesBefore].map(async ([before, indexes]) => {
+      try {
+        const text = await sender.send(refinePrompt(paragraphs[before - 1]!, indexes.map((k) => input.images[k - 1]!)), maxTokens);
+        if (text.trim()) refined[before - 1] = text.trim();
+      } catch {
+        counts['refine-failed']++;
+      }
+    }),
+  );
+  return refined;
 }

@@ -64,7 +64,7 @@ export interface RerankOptions {
 async function scoreWithVision(vision: ChatModel, store: CorpusStore, question: string, hit: VectorHit, entry: ImageEntry): Promise<RerankedCandidate> {
   const base = { imageId: hit.id, retrievalScore: hit.score };
   const image = await store.get('images', hit.id);
-  const bytes = image && ((image.thumbnailId && (await store.blobs.get(image.thumbnailId))) || (await store.blobs.get(image.id)));
+  const bytes = image && (await store.imageBytes(image, { prefer: 'thumbnail' }));
   if (!bytes) return { ...base, status: 'failed', reason: 'image bytes missing from the blob store' };
   try {
     const reply = await vision.chat({ messages: ragvlMessages(question, entry.description || entry.context, bytes), maxTokens: 1, temperature: 0, firstTokenLogprobs: 20 });

@@ -5,7 +5,7 @@ import type { Config } from '../core/config.js';
 import type { Models } from '../models/types.js';
 import { buildVectorIndex, type VectorHit, type VectorIndex } from './vector-index.js';
 import { extOfMime } from '../../storage/export/m2rag.js';
-import { bestDescription, isKeptImage, occurrenceContextText } from '../../storage/export/query-elements.js';
+import { bestDescription, isKeptImage, occurrenceContextText } from '../../storage/views.js';
 import type { Chunk, CorpusStore, Description } from '../../storage/index.js';
 
 export interface ImageEntry {
@@ -44,7 +44,7 @@ export async function buildRetrievalCorpus(store: CorpusStore, models: Models, c
     const description = bestDescription(descriptions.get(image.id), occurrences.map((o) => o.id));
     const context = occurrences.map(occurrenceContextText).find((t) => t !== '') ?? '';
     if (models.imageEmbedder) {
-      const bytes = (image.thumbnailId && (await store.blobs.get(image.thumbnailId))) || (await store.blobs.get(image.id));
+      const bytes = await store.imageBytes(image, { prefer: 'thumbnail' });
       if (!bytes) {
         setAside['bytes-missing'] = (setAside['bytes-missing'] ?? 0) + 1;
         continue;

@@ -16,7 +16,7 @@ async function modelsUsed(store: CorpusStore): Promise<Record<string, Record<str
   const bump = (group: string, key: string): void => void (tally[group]![key] = (tally[group]![key] ?? 0) + 1);
   for await (const s of store.iterate('scores')) bump('scores', `${s.elementKind}: ${s.method} (${s.provenance.provider}:${s.provenance.model})`);
   for await (const d of store.iterate('descriptions')) bump('descriptions', `${d.method} (${d.provenance.provider}:${d.provenance.model}), ${d.status}`);
-  for await (const g of store.iterate('generations')) bump('generations', `${g.strategy}: ${g.method} (${g.provenance.provider}:${g.provenance.model})`);
+  for await (const g of store.iterate('generations')) bump('generations', `${g.strategy}: ${g.method} (${g.provenance.provider}:${g.provenance.model})${g.status === 'failed' ? ', failed' : ''}`);
   for await (const e of store.iterate('evalResults')) bump('evaluations', `${e.method} (${e.provenance.provider}:${e.provenance.model})`);
   return tally;
 }

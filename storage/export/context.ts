@@ -5,7 +5,6 @@ import type { Description } from '../schemas.js';
 export interface ExportContext {
   store: CorpusStore;
   outDir: string;
+  /** Every image's usable descriptions, best first (loadDescriptions), read once per export. */
   descriptions: Map<string, Description[]>;
-  /** The Score id of an element for a query (the scorers own the id scheme). */
-  scoreIdOf: (queryId: string, kind: 'chunk' | 'image', elementId: string) => string;
 }

@@ -9,7 +9,7 @@ import { buildCard } from './card.js';
 import type { ExportContext } from './context.js';
 import { buildElementsJsonl } from './elements-jsonl.js';
 import { writeM2ragQueries } from './m2rag.js';
-import { loadDescriptions } from './query-elements.js';
+import { loadDescriptions } from '../views.js';
 import { buildShareGpt } from './sharegpt.js';
 
 export const EXPORT_FORMATS = ['m2rag', 'sharegpt', 'jsonl'] as const;
@@ -21,7 +21,6 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export interface ExportOptions {
   format: ExportFormat;
   outDir: string;
-  scoreIdOf: ExportContext['scoreIdOf'];
   /** Minimum image coherence, helpfulness, reference and recall for ShareGPT. */
   sharegptMinMetric: number;
   settings: Record<string, Record<string, unknown>>;
@@ -34,7 +33,7 @@ export interface ExportSummary {
 
 export async function exportDataset(store: CorpusStore, options: ExportOptions): Promise<ExportSummary> {
   await mkdir(path.join(options.outDir, options.format === 'jsonl' ? '' : 'images'), { recursive: true });
-  const ctx: ExportContext = { store, outDir: options.outDir, descriptions: await loadDescriptions(store), scoreIdOf: options.scoreIdOf };
+  const ctx: ExportContext = { store, outDir: options.outDir, descriptions: await loadDescriptions(store) };
   const queries: Query[] = [];
   for await (const q of store.iterate('queries')) queries.push(q);
   queries.sort((a, b) => a.id.localeCompare(b.id));

@@ -7,7 +7,8 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { CorpusStore } from '../store.js';
 import type { Query, Score } from '../schemas.js';
-import { loadQueryElements, occurrenceContextText, type ImageElement } from './query-elements.js';
+import { scoreIdOf } from '../ids.js';
+import { loadQueryElements, occurrenceContextText, type ImageElement } from '../views.js';
 import type { ExportContext } from './context.js';
 
 export function extOfMime(mime: string): string {
@@ -19,8 +20,8 @@ export function imageFileOf(imageId: string, mime: string): string {
   return `images/${imageId}.${extOfMime(mime)}`;
 }
 
-async function scoresOf(store: CorpusStore, queryId: string, kind: 'chunk' | 'image', ids: string[], scoreId: (q: string, k: 'chunk' | 'image', id: string) => string): Promise<Map<string, Score>> {
-  const found = await store.getMany('scores', ids.map((id) => scoreId(queryId, kind, id)));
+async function scoresOf(store: CorpusStore, queryId: string, kind: 'chunk' | 'image', ids: string[]): Promise<Map<string, Score>> {
+  const found = await store.getMany('scores', ids.map((id) => scoreIdOf(queryId, kind, id)));
   const map = new Map<string, Score>();
   ids.forEach((id, i) => found[i] && map.set(id, found[i]!));
   return map;
@@ -68,8 +69,8 @@ export async function writeM2ragQueries(ctx: ExportContext, queries: Query[]): P
   await mkdir(path.join(outDir, 'images'), { recursive: true });
   for (const query of queries) {
     const elements = await loadQueryElements(store, query, ctx.descriptions);
-    const chunkScores = await scoresOf(store, query.id, 'chunk', elements.chunks.map((c) => c.id), ctx.scoreIdOf);
-    const imageScores = await scoresOf(store, query.id, 'image', elements.images.map((e) => e.image.id), ctx.scoreIdOf);
+    const chunkScores = await scoresOf(store, query.id, 'chunk', elements.chunks.map((c) => c.id));
+    const imageScores = await scoresOf(store, query.id, 'image', elements.images.map((e) => e.image.id));
     const scored = chunkScores.size + imageScores.size > 0;
     if (!scored) counts.unscoredQueries++;
     const keep = (score: Score | undefined): boolean => (scored ? score?.kept === true : true);
@@ -95,7 +96,7 @@ export async function writeM2ragQueries(ctx: ExportContext, queries: Query[]): P
     for (const e of images) {
       const source = e.image.id;
       try {
-        await copyFile(ctx.store.blobs.pathOf(source), path.join(outDir, imageFileOf(e.image.id, e.image.mime)));
+        await copyFile(ctx.store.blobPath(source), path.join(outDir, imageFileOf(e.image.id, e.image.mime)));
       } catch {
         counts.imageFilesMissing++;
       }

@@ -53,7 +53,7 @@ export async function buildShareGpt(ctx: ExportContext, minMetric: number): Prom
       leave('image-missing');
       continue;
     }
-    for (const image of images) await copyFile(ctx.store.blobs.pathOf(image.id), path.join(ctx.outDir, imageFileOf(image.id, image.mime)));
+    for (const image of images) await copyFile(ctx.store.blobPath(image.id), path.join(ctx.outDir, imageFileOf(image.id, image.mime)));
     records.push({
       id: generation.id,
       messages: [

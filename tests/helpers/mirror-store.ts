@@ -1,15 +1,16 @@
 // Builds a corpus store from real pages of the Wikipedia mirror (../shared/corpora/wiki-ray-charles)
-// exactly as the crawler writes it (see briefs' contracts): Query, Page + HTML marked by
-// findPageImages, Occurrence per image (with imageId once the image's bytes are stored), Image +
-// blob, and the query-pages / page-occurrences / image-occurrences indexes. No HTTP: for tests of
-// the stages that read a crawled store.
+// exactly as the crawler writes it: the records of storage/schemas.ts and the markup contract of
+// src/core/markup/page-images.ts — Query, Page + HTML marked by findPageImages, Occurrence per image
+// (pageOccurrenceOf, with imageId once the image's bytes are stored), Image + blob, and the
+// query-pages / page-occurrences / image-occurrences indexes. No HTTP: for tests of the stages that
+// read a crawled store.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as cheerio from 'cheerio';
 import { CORPORA } from './cli.js';
 import { findPageImages, pageOccurrenceOf } from '../../src/core/markup/page-images.js';
 import { sniffImageType } from '../../crawlers/net/sniff.js';
-import { CorpusStore, pageIdOf, queryIdOf, sha256Hex } from '../../storage/index.js';
+import { CorpusStore, pageIdOf, queryIdOf, sha256Hex, type StoreBatch } from '../../storage/index.js';
 
 export const MIRROR = path.join(CORPORA, 'wiki-ray-charles');
 /** The origin the fixture pretends the mirror was crawled from. */
@@ -42,8 +43,27 @@ export async function readMirrorArticle(name: string): Promise<{ file: string; h
   throw new Error(`${name}: too many meta-refresh hops`);
 }
 
-async function mirrorImageBytes(url: string): Promise<Buffer | undefined> {
-  if (!url.startsWith(MIRROR_ORIGIN + '/')) return undefined;
+export interface MirrorPageOptions {
+  /** The page's HTML instead of the article's (an edited copy). */
+  html?: string;
+  /** The URL the page is stored under (default: its path on MIRROR_ORIGIN); its images are served from its origin. */
+  url?: string;
+  /** Only the images with these file names stay on the page (default: all). */
+  only?: string[];
+  /** Image file name → other bytes served for it (a near-duplicate re-encoding, for example). */
+  replace?: Record<string, Buffer>;
+}
+
+/** An image's file name in the mirror's I/m/ folder. */
+export function mirrorFileNameOf(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.split('/').pop()!);
+}
+
+/** The bytes served for an image URL: the mirror's own file when the page's origin serves it, else none (an external image). */
+async function mirrorImageBytes(url: string, origin: string, replace: Record<string, Buffer> = {}): Promise<Buffer | undefined> {
+  if (!url.startsWith(origin + '/')) return undefined;
+  const replaced = replace[mirrorFileNameOf(url)];
+  if (replaced) return replaced;
   try {
     return await readFile(path.join(MIRROR, decodeURIComponent(new URL(url).pathname)));
   } catch {
@@ -51,22 +71,41 @@ async function mirrorImageBytes(url: string): Promise<Buffer | undefined> {
   }
 }
 
+/**
+ * Adds an image's fetch to `batch` as the crawler does: an Image (content-addressed, stored once) and
+ * its blob when the bytes are an image. Returns the image id, or undefined for bytes that are not one.
+ */
+export async function putMirrorImage(store: CorpusStore, batch: StoreBatch, written: Set<string>, url: string, bytes: Buffer | undefined, at: string): Promise<string | undefined> {
+  const mime = bytes ? sniffImageType(bytes) : undefined;
+  if (!bytes || !mime) return undefined;
+  const imageId = sha256Hex(bytes);
+  if (!written.has(imageId) && !(await store.has('images', imageId))) {
+    batch.putBlob(bytes).put('images', { id: imageId, bytes: bytes.length, mime, firstUrl: url, fetchedAt: at });
+  }
+  written.add(imageId);
+  return imageId;
+}
+
 /** Writes one page (by URL) with its occurrences and images, as the crawler would, and links it to the query. */
-export async function addMirrorPage(store: CorpusStore, queryId: string, name: string, html?: string): Promise<MirrorPage> {
-  const article = html === undefined ? await readMirrorArticle(name) : { file: name, html };
-  const url = `${MIRROR_ORIGIN}/A/${encodeURIComponent(name)}`;
+export async function addMirrorPage(store: CorpusStore, queryId: string, name: string, options: MirrorPageOptions = {}): Promise<MirrorPage> {
+  const article = options.html === undefined ? await readMirrorArticle(name) : { file: name, html: options.html };
+  const url = options.url ?? `${MIRROR_ORIGIN}/A/${encodeURIComponent(name)}`;
   const pageId = pageIdOf(url);
   const at = new Date().toISOString();
   const $ = cheerio.load(article.html);
+  if (options.only) {
+    const only = options.only;
+    $('img').each((_, img) => {
+      const src = $(img).attr('src');
+      if (!src || !only.includes(mirrorFileNameOf(new URL(src, url).href))) $(img).remove();
+    });
+  }
   const scan = findPageImages($, url);
   const batch = store.batch().link('query-pages', queryId, pageId);
+  const written = new Set<string>();
   for (const image of scan.images) {
-    const bytes = await mirrorImageBytes(image.url);
-    const mime = bytes ? sniffImageType(bytes) : undefined;
-    const imageId = bytes && mime ? sha256Hex(bytes) : undefined;
-    if (bytes && mime && imageId) {
-      batch.putBlob(bytes).put('images', { id: imageId, bytes: bytes.length, mime, firstUrl: image.url, fetchedAt: at });
-    }
+    const bytes = await mirrorImageBytes(image.url, new URL(url).origin, options.replace);
+    const imageId = await putMirrorImage(store, batch, written, image.url, bytes, at);
     const occurrence = pageOccurrenceOf(pageId, image, imageId);
     batch.put('occurrences', occurrence).link('page-occurrences', pageId, occurrence.id);
     if (imageId) batch.link('image-occurrences', imageId, occurrence.id);

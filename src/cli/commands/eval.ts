@@ -1,38 +1,101 @@
-// `m2rag eval`: evaluation of generations (M2RAG metrics, retrieval and QA metrics) and the
-// standalone text→image retrieval harness (`m2rag eval retrieval`).
+// `m2rag eval`: the eval stage over the stored generations (M2RAG metrics, retrieval and QA
+// metrics), then the corpus table from the stored results; and the standalone text→image
+// retrieval harness (`m2rag eval retrieval`).
 import { Command } from 'commander';
-import { UserError } from '../../core/errors.js';
-import { configFor, globalOptions, withStore } from './common.js';
+import { StageFailedError, UserError } from '../../core/errors.js';
+import { addStageOptions, configFor, globalOptions, shardFrom, withModelServices, withStore, type StageFlags } from './common.js';
+import { runStages } from '../pipeline.js';
 import { loadModels } from '../../models/registry.js';
-import { evaluateGenerations, formatEvalReport } from '../../runner/evaluate.js';
+import { EvalStage, judgeNameOf, summarizeEvaluation, type EvalReport } from '../../runner/evaluate.js';
 import { readLabels } from '../../runner/labels.js';
 import { log } from '../../core/feedback.js';
+import { M2RAG_METRICS } from '../../../scorers/metrics.js';
 import { evaluateTextToImage, readCaptions } from '../../../scorers/retrieval-eval.js';
 import { OcrTextImageEmbedder } from '../../models/ocr-text-embedder.js';
 
+const JUDGED: readonly string[] = M2RAG_METRICS.filter((m) => m !== 'imageRecall');
+
+/** The metrics table `m2rag eval` prints. */
+export function formatEvalReport(report: EvalReport): string {
+  const lines: string[] = [];
+  lines.push(`generations evaluated: ${report.generations}   judge: ${report.judge}`);
+  lines.push('');
+  lines.push(`${'metric'.padEnd(18)}${'mean'.padStart(8)}${'n'.padStart(6)}${'failed'.padStart(8)}`);
+  for (const name of [...JUDGED, 'imageRecall', 'overall']) {
+    const s = report.m2rag[name];
+    if (!s || s.n + s.failed === 0) {
+      const why = report.judge === 'none' && JUDGED.includes(name) ? 'not judged (no LLM configured)' : 'not applicable';
+      lines.push(`${name.padEnd(18)}${'—'.padStart(8)}   ${why}`);
+      continue;
+    }
+    lines.push(`${name.padEnd(18)}${(s.mean === undefined ? '—' : s.mean.toFixed(3)).padStart(8)}${String(s.n).padStart(6)}${String(s.failed).padStart(8)}`);
+  }
+  if (report.retrieval) {
+    const r = report.retrieval;
+    const source = { 'labels-file': 'labels file', 'scores>=8': 'images with final score ≥ 8', 'labels-file+scores>=8': 'labels file, or final score ≥ 8 where evaluated without it' }[r.labels];
+    lines.push('');
+    lines.push(`retrieval (relevant = ${source}; ${r.queries} queries)`);
+    lines.push(`  P@${r.n} ${r.precision.toFixed(3)}   R@${r.n} ${r.recall.toFixed(3)}   F1@${r.n} ${r.f1.toFixed(3)}   Recall@${r.k} ${r.recallAtK === undefined ? '— (no query has relevant images)' : r.recallAtK.toFixed(3)}`);
+  }
+  if (report.qa) {
+    lines.push('');
+    lines.push(`QA (${report.qa.queries} labelled queries)`);
+    lines.push(`  exact match ${report.qa.exactMatch?.toFixed(3) ?? '—'}   keyword accuracy ${report.qa.keywordAccuracy?.toFixed(3) ?? '—'}`);
+  }
+  const reasons = Object.entries(report.failedReasons).sort(([a], [b]) => a.localeCompare(b));
+  if (reasons.length) {
+    lines.push('');
+    lines.push('failed judgments');
+    for (const [reason, n] of reasons) lines.push(`  ${reason}: ${n}`);
+  }
+  if (report.notEvaluated > 0) {
+    lines.push('');
+    lines.push(`not evaluated by ${report.judge}: ${report.notEvaluated} generation(s) (queries already done for eval are redone with --force)`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+type EvalFlags = StageFlags & { strategy?: string; labels?: string; json?: boolean };
+
 export function register(program: Command): void {
   const evalCommand = program.command('eval').description('evaluate generations and retrieval');
-  evalCommand
-    .command('generations', { isDefault: true })
-    .description('M2RAG metrics, retrieval metrics and QA metrics over the stored generations')
-    .option('--strategy <name>', 'only generations of this strategy (single, multi, text)')
-    .option('--labels <file>', 'gold labels (JSONL: {"id"|"query", "relevantImageIds"?, "answer"?, "keywords"?}); without it, relevant images = final score ≥ 8')
-    .option('--json', 'print the report as one JSON object')
-    .action(async (options: { strategy?: string; labels?: string; json?: boolean }, command: Command) => {
-      const global = globalOptions(command);
-      const config = await configFor(global);
-      const labels = options.labels ? await readLabels(options.labels) : undefined;
-      await withStore(global, async (store) => {
-        const models = await loadModels(config, store);
-        try {
-          const report = await evaluateGenerations(store, models, { strategy: options.strategy, labels });
-          if (report.generations === 0) throw new UserError(`store ${store.dir} has no generations${options.strategy ? ` of strategy ${options.strategy}` : ''}: run \`m2rag run\` first`);
+  registerGenerations(evalCommand);
+  registerRetrieval(evalCommand);
+}
+
+function registerGenerations(evalCommand: Command): void {
+  addStageOptions(
+    evalCommand
+      .command('generations', { isDefault: true })
+      .description('M2RAG metrics, retrieval metrics and QA metrics over the stored generations')
+      .option('--strategy <name>', 'only generations of this strategy (single, multi, text)')
+      .option('--labels <file>', 'gold labels (JSONL: {"id"|"query", "relevantImageIds"?, "answer"?, "keywords"?}); without it, relevant images = final score ≥ 8')
+      .option('--json', 'print the report as one JSON object'),
+  ).action(async (options: EvalFlags, command: Command) => {
+    const global = globalOptions(command);
+    const config = await configFor(global);
+    const shard = shardFrom(options);
+    const labels = options.labels ? await readLabels(options.labels) : undefined;
+    await withStore(global, (store) =>
+      withModelServices(config, store, async (services) => {
+        const print = async (): Promise<void> => {
+          const report = await summarizeEvaluation(store, { judge: judgeNameOf(await services.models()), strategy: options.strategy, shard });
           process.stdout.write(options.json ? JSON.stringify(report) + '\n' : formatEvalReport(report));
-        } finally {
-          await models.dispose();
+        };
+        try {
+          await runStages(store, config, [new EvalStage({ strategy: options.strategy, labels })], { shard, force: options.force, services });
+        } catch (error) {
+          // Every query had a failed judgment: the table still shows what was judged, and what failed.
+          if (error instanceof StageFailedError) await print();
+          throw error;
         }
-      });
-    });
+        await print();
+      }),
+    );
+  });
+}
+
+function registerRetrieval(evalCommand: Command): void {
   evalCommand
     .command('retrieval')
     .description('text→image Recall@1/5/10 of the configured image embedder (models.clipDir; else OCR text embedded as text) over a folder of images and a captions CSV')

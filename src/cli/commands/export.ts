@@ -7,7 +7,6 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { configFor, globalOptions, withStore } from './common.js';
 import { UserError } from '../../core/errors.js';
-import { scoreIdOf } from '../../../scorers/score-stage.js';
 import { exportDataset, EXPORT_FORMATS, EXPORT_MARKER, type ExportFormat } from '../../../storage/export/index.js';
 
 /** `--out` may be missing, empty, or an earlier m2rag export; anything else is the user's data. */
@@ -48,7 +47,6 @@ export function register(program: Command): void {
           const summary = await exportDataset(store, {
             format: options.format,
             outDir: staging,
-            scoreIdOf,
             sharegptMinMetric: config.run.sharegptMinMetric,
             settings: {
               'Image filters': config.images,

@@ -1,9 +1,12 @@
-// `m2rag run`: retrieve → rerank → generate for the store's queries, one Generation per query.
+// `m2rag run`: the run stage (retrieve → rerank → generate) over the store's queries, one Generation
+// per query and strategy; queries already done are skipped unless `--force`.
 import { Command, Option, InvalidArgumentError } from 'commander';
-import { addStageOptions, configFor, globalOptions, parsePositiveInt, shardFrom, withStore } from './common.js';
-import { loadModels } from '../../models/registry.js';
+import { addStageOptions, configFor, globalOptions, parsePositiveInt, shardFrom, withModelServices, withStore, type StageFlags } from './common.js';
+import { StageFailedError } from '../../core/errors.js';
+import type { StageReport } from '../../core/stage.js';
+import { runStages } from '../pipeline.js';
 import { readLabels } from '../../runner/labels.js';
-import { runQueries, type RunReport } from '../../runner/run.js';
+import { RunStage, type RunSettings } from '../../runner/run.js';
 import type { Strategy } from '../../runner/generate.js';
 
 function parseProbability(value: string): number {
@@ -12,12 +15,12 @@ function parseProbability(value: string): number {
   return n;
 }
 
-function formatRun(report: RunReport): string {
+function formatRun(stage: RunStage, settings: RunSettings, report: StageReport | undefined): string {
   const lines: string[] = [];
-  const c = report.corpus;
+  const c = settings.corpus;
   lines.push(`corpus: ${c.images} kept images (${c.imageMethod}, ${c.imageIndex} search), ${c.chunks} chunks (${c.chunkIndex} search)`);
-  lines.push(`rerank: ${report.threshold.method}, threshold ${report.threshold.value.toFixed(3)} (${report.threshold.source})`);
-  for (const q of report.queries) {
+  lines.push(`rerank: ${settings.threshold.method}, threshold ${settings.threshold.value.toFixed(3)} (${settings.threshold.source})`);
+  for (const q of stage.reports) {
     const timing = `retrieve ${q.retrieveMs.toFixed(0)} ms, rerank ${q.rerankMs.toFixed(0)} ms, generate ${q.generateMs.toFixed(0)} ms`;
     lines.push(
       q.error
@@ -25,10 +28,16 @@ function formatRun(report: RunReport): string {
         : `${q.queryId}: ${q.method}, retrieved ${q.retrieved}, kept ${q.keptAfterRerank}, cited ${q.cited} image(s); ${timing}`,
     );
   }
-  const counts = Object.entries(report.counts).sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}=${n}`).join(' ');
-  lines.push(`run: ${counts || 'nothing to do'}`);
+  // Done queries are not redone, with this strategy or another: say so, since nothing else would.
+  if (report && report.skipped > 0) lines.push(`${report.skipped} queries already done for run, skipped (--force redoes them)`);
   return lines.join('\n') + '\n';
 }
+
+function runJson(stage: RunStage, settings: RunSettings, report: StageReport | undefined): string {
+  return JSON.stringify({ ...settings, queries: stage.reports, skipped: report?.skipped, failed: report?.failed, counts: report?.counts }) + '\n';
+}
+
+type RunFlags = StageFlags & { strategy?: Strategy; topK?: number; topN?: number; threshold?: number; devLabels?: string; json?: boolean };
 
 export function register(program: Command): void {
   addStageOptions(
@@ -40,27 +49,29 @@ export function register(program: Command): void {
       .addOption(new Option('--top-n <n>', 'images kept after reranking').argParser(parsePositiveInt))
       .addOption(new Option('--threshold <p>', 'rerank threshold (0–1)').argParser(parseProbability))
       .option('--dev-labels <file>', 'labelled dev set (JSONL: {"id"|"query", "relevantImageIds"}); the threshold is computed from it')
-      .option('--json', 'print the run report as one JSON object'),
-  ).action(
-    async (
-      options: { strategy?: Strategy; topK?: number; topN?: number; threshold?: number; devLabels?: string; json?: boolean; rank: number; worldSize: number },
-      command: Command,
-    ) => {
-      const global = globalOptions(command);
-      const config = await configFor(global, {
-        run: { strategy: options.strategy, topK: options.topK, topN: options.topN, threshold: options.threshold, fallbackThreshold: options.threshold },
-      });
-      const shard = shardFrom(options);
-      const devLabels = options.devLabels ? await readLabels(options.devLabels) : undefined;
-      await withStore(global, async (store) => {
-        const models = await loadModels(config, store);
+      .option('--json', 'print the run report (with each answer) as one JSON object'),
+  ).action(async (options: RunFlags, command: Command) => {
+    const global = globalOptions(command);
+    const config = await configFor(global, {
+      run: { strategy: options.strategy, topK: options.topK, topN: options.topN, threshold: options.threshold, fallbackThreshold: options.threshold },
+    });
+    const shard = shardFrom(options);
+    const devLabels = options.devLabels ? await readLabels(options.devLabels) : undefined;
+    const stage = new RunStage({ strategy: config.run.strategy, devLabels });
+    const print = (report?: StageReport): void => {
+      if (stage.settings) process.stdout.write((options.json ? runJson : formatRun)(stage, stage.settings, report));
+    };
+    await withStore(global, (store) =>
+      withModelServices(config, store, async (services) => {
         try {
-          const report = await runQueries(store, config, models, { strategy: config.run.strategy, shard, devLabels });
-          process.stdout.write(options.json ? JSON.stringify(report) + '\n' : formatRun(report));
-        } finally {
-          await models.dispose();
+          const [report] = await runStages(store, config, [stage], { shard, force: options.force, services });
+          print(report);
+        } catch (error) {
+          // Every query failed: their lines hold the reasons.
+          if (error instanceof StageFailedError) print();
+          throw error;
         }
-      });
-    },
-  );
+      }),
+    );
+  });
 }

@@ -1,8 +1,11 @@
-// A query's elements as the scorers, the runner and the exporters see them: its pages (duplicates
-// set aside), their chunks (duplicate and boilerplate chunks set aside), and its kept images with
-// every occurrence and the best description. Whatever is set aside is counted with its reason.
-import type { CorpusStore } from '../store.js';
-import type { Chunk, Description, Image, Occurrence, Page, Query } from '../schemas.js';
+// The shared read views over the store, one definition each, so every stage means the same thing:
+// what a kept image is, which description of an image is the best, an occurrence's context text,
+// the occurrences of a query, and a query's elements as the scorers, the runner and the exporters
+// see them: its pages (duplicates set aside), their chunks (duplicate and boilerplate chunks set
+// aside), and its kept images with every occurrence and the best description. Whatever is set
+// aside is counted with its reason.
+import type { CorpusStore } from './store.js';
+import type { Chunk, Description, Image, Occurrence, Page, Query } from './schemas.js';
 
 export interface ImageElement {
   image: Image;
@@ -49,6 +52,22 @@ export function bestDescription(descriptions: Description[] | undefined, occurre
   if (!descriptions || descriptions.length === 0) return undefined;
   const wanted = new Set(occurrenceIds);
   return descriptions.find((d) => d.occurrenceId !== undefined && wanted.has(d.occurrenceId)) ?? descriptions[0];
+}
+
+/** Every description of an image (whatever its status), in id order. */
+export async function descriptionsOf(store: CorpusStore, imageId: string): Promise<Description[]> {
+  const found: Description[] = [];
+  for await (const description of store.iterate('descriptions', { prefix: imageId + ':' })) found.push(description);
+  return found;
+}
+
+/** The occurrences of a query (those on its pages, then its image-search ones), each once, in link order. */
+export async function occurrencesOfQuery(store: CorpusStore, queryId: string): Promise<Occurrence[]> {
+  const ids: string[] = [];
+  for (const pageId of await store.related('query-pages', queryId)) ids.push(...(await store.related('page-occurrences', pageId)));
+  ids.push(...(await store.related('query-occurrences', queryId)));
+  const found = await store.getMany('occurrences', [...new Set(ids)]);
+  return found.filter((o): o is Occurrence => o !== undefined);
 }
 
 /** Alt, caption, title, heading and nearby text of an occurrence, as one plain text. */
