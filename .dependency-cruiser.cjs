@@ -22,6 +22,14 @@ module.exports = {
     only('processors-stay-in-their-room', '^processors/', '^(processors|src/core|src/models|storage)/', 'a stage folder imports only src/core, src/models and storage/, never another stage folder'),
     only('scorers-stay-in-their-room', '^scorers/', '^(scorers|src/core|src/models|storage)/', 'a stage folder imports only src/core, src/models and storage/, never another stage folder'),
     only('runner-imports-scorers-models-core-storage', '^src/runner/', '^(src/runner|scorers|src/models|src/core|storage)/', 'src/runner adds scorers/ to what a stage folder may import'),
+    only('viewer-reads-the-store', '^src/viewer/', '^(src/viewer|scorers|src/core|storage)/', 'src/viewer (m2rag serve) reads the store and uses the shared contracts and metric names; it runs no stage'),
+    {
+      name: 'only-cli-imports-viewer',
+      comment: 'the viewer is an entry point like a command: only src/cli loads it',
+      severity: 'error',
+      from: { path: OURS, pathNot: '^src/(cli|viewer)/' },
+      to: { path: '^src/viewer/' },
+    },
     {
       name: 'no-cycles',
       comment: 'files of ours import each other in one direction only',

@@ -3,10 +3,10 @@
 // 85 articles are served under `--copies` path prefixes (default 12, so 1,020 distinct page URLs;
 // their images get distinct URLs too and are deduplicated by sha256). Each crawler runs as its own
 // process; peak RSS is the child's VmHWM from /proc.
-//   node --import tsx bench/crawl.ts [--copies 12] [--concurrency 8] [--heap-mb N] [--shared-images] [--no-persist-queue]
+//   node --import tsx bench/crawl.ts [--copies 12] [--concurrency 8] [--heap-mb N] [--shared-images] [--persist-queue]
 // `--shared-images` serves every copy's pages with root-relative image paths, so all copies use the
 // same image URLs, as the pages of one real site do (without it every copy's images are new URLs).
-// `--no-persist-queue` runs m2rag with `crawl.persistQueue: false` (Crawlee's queue kept in memory).
+// `--persist-queue` runs m2rag with `crawl.persistQueue: true` (Crawlee's queue written to disk as it runs).
 // `--heap-mb N` runs both crawlers with NODE_OPTIONS=--max-old-space-size=N (V8 then collects
 // garbage before the heap grows past N instead of when it likes).
 import { spawn } from 'node:child_process';
@@ -29,7 +29,7 @@ const copies = arg('copies', 12);
 const concurrency = arg('concurrency', 8);
 const heapMb = arg('heap-mb', 0);
 const sharedImages = process.argv.includes('--shared-images');
-const persistQueue = !process.argv.includes('--no-persist-queue');
+const persistQueue = process.argv.includes('--persist-queue');
 const childNodeOptions = heapMb > 0 ? `--max-old-space-size=${heapMb}` : (process.env.NODE_OPTIONS ?? '');
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.htm': 'text/html; charset=utf-8', '.jpg': 'image/jpeg', '.JPG': 'image/jpeg', '.png': 'image/png', '.css': 'text/css', '.js': 'text/javascript' };

@@ -1,12 +1,13 @@
 // Image-processing benchmarks (figures go to BENCHMARKS.md, section "Image processing").
-//   node --import tsx bench/images.ts [--sources 200] [--distinct 800] [--keep]
+//   node --import tsx bench/images.ts [--sources 80] [--distinct 300] [--skip-cli] [--keep]
 // (a) decode + normalize + filter + hash throughput, one worker (sharp/libvips limited to one
 //     thread), on ../shared/corpora/flickr8k-1k and on the mirror's images; files are read into
 //     memory first, so the figure is processing only.
-// (b) dedup quality: real photos with transformed copies (50% resize, JPEG q40, 5% border crop,
-//     text overlay, PNG) planted among untouched distinct photos, clustered by `m2rag dedup-images`;
-//     pairwise precision and recall, plus the same clustering without the centre hashes and at other
-//     thresholds, and copies cropped by other amounts than the centre hash's 5%.
+// (b) near-duplicate quality of the window-hash + verification method (processors/images/near-dup.ts):
+//     real photos each with every copy of bench/images-transforms.ts (10 families, several strengths)
+//     planted among untouched distinct photos; recall per transform, per family and overall,
+//     pairwise precision, and images/s on one core for fingerprinting + indexing and, apart, for
+//     verifying the candidates; then other index radii, and the same folder through `m2rag dedup-images`.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -14,8 +15,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { scoreClusters, writePlantedSet } from './images-transforms.js';
-import { clusterByHash, type HashedItem } from '../processors/images/cluster.js';
+import { scoreClusters, TRANSFORMS, writePlantedSet, type PlantedSet } from './images-transforms.js';
+import { fingerprintOf, type Fingerprint } from '../processors/images/fingerprint.js';
+import { clusterFingerprints, nearDuplicateOptionsFrom } from '../processors/images/near-dup.js';
 import { decodeImage, type DecodeOptions } from '../processors/images/decode.js';
 import { filterImage } from '../processors/images/filters.js';
 import { ConfigSchema } from '../src/core/config.js';
@@ -25,7 +27,12 @@ import { sha256Hex } from '../storage/index.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CORPORA = path.resolve(ROOT, '../shared/corpora');
 const { values: args } = parseArgs({
-  options: { sources: { type: 'string', default: '200' }, distinct: { type: 'string', default: '800' }, keep: { type: 'boolean', default: false } },
+  options: {
+    sources: { type: 'string', default: '80' },
+    distinct: { type: 'string', default: '300' },
+    'skip-cli': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
 });
 
 const config = ConfigSchema.parse({});
@@ -63,23 +70,62 @@ async function throughput(label: string, files: Array<{ name: string; bytes: Buf
   );
 }
 
-async function hashAll(dir: string): Promise<Array<HashedItem & { file: string }>> {
-  const options = { pixelLimit: config.images.decodePixelLimit, thumbnailSide: 0, thumbnailFormat: 'jpeg' as const, thumbnailQuality: 85 };
-  const items: Array<HashedItem & { file: string }> = [];
-  for (const file of (await readdir(dir)).sort()) {
-    const result = await decodeImage(await readFile(path.join(dir, file)), options);
-    if (result.ok) items.push({ file, ...result });
-  }
-  return items;
+interface FingerprintedSet {
+  files: string[];
+  fingerprints: Array<Fingerprint | undefined>;
+  /** CPU seconds spent in fingerprintOf (decode, border trim, 48×48 + 12×12 pictures), one at a time. */
+  cpuSeconds: number;
 }
 
-function scoreOf(items: Array<HashedItem & { file: string }>, sourceOf: Map<string, string>, phashThreshold: number, withCentre: boolean): string {
-  const used = withCentre ? items : items.map(({ file, phash, dhash }) => ({ file, phash, dhash }));
-  const clusters = clusterByHash(used, { phashThreshold, dhashThreshold: config.images.dhashThreshold })
-    .filter((c) => c.length > 1)
-    .map((c) => c.map((i) => used[i]!.file));
-  const s = scoreClusters(clusters, sourceOf);
-  return `precision ${s.precision.toFixed(4)} recall ${s.recall.toFixed(4)} (${s.correctPairs}/${s.predictedPairs} predicted pairs right, ${s.truePairs} true pairs)`;
+async function fingerprintAll(dir: string): Promise<FingerprintedSet> {
+  const files = (await readdir(dir)).sort();
+  const fingerprints: Array<Fingerprint | undefined> = [];
+  let cpuMicros = 0;
+  for (const file of files) {
+    const bytes = await readFile(path.join(dir, file));
+    const start = process.cpuUsage();
+    fingerprints.push(await fingerprintOf(bytes, config.images.decodePixelLimit).catch(() => undefined));
+    const used = process.cpuUsage(start);
+    cpuMicros += used.user + used.system;
+  }
+  return { files, fingerprints, cpuSeconds: cpuMicros / 1e6 };
+}
+
+const ratio = (hit: number, all: number): string => `${(hit / all).toFixed(3)} (${hit}/${all})`;
+
+/** Share of copies that landed in their original's cluster, per transform and pooled per family. */
+function recallByTransform(clusters: number[][], files: string[], planted: PlantedSet): void {
+  const clusterOf = new Map<string, number>();
+  clusters.forEach((cluster, k) => cluster.forEach((i) => clusterOf.set(files[i]!, k)));
+  const perTransform = new Map<string, [number, number]>();
+  for (const [file, transform] of planted.transformOf) {
+    const tally = perTransform.get(transform) ?? [0, 0];
+    if (clusterOf.get(file) === clusterOf.get(planted.originalOf.get(file)!)) tally[0]++;
+    tally[1]++;
+    perTransform.set(transform, tally);
+  }
+  const perFamily = new Map<string, [number, number]>();
+  console.log('  recall per transform and strength (copy clustered with its original):');
+  for (const transform of TRANSFORMS) {
+    const [hit, all] = perTransform.get(transform.name)!;
+    console.log(`    ${transform.name.padEnd(40)} ${ratio(hit, all)}`);
+    const family = perFamily.get(transform.family) ?? [0, 0];
+    perFamily.set(transform.family, [family[0] + hit, family[1] + all]);
+  }
+  console.log('  recall per family:');
+  for (const [family, [hit, all]] of perFamily) console.log(`    ${family.padEnd(40)} ${ratio(hit, all)}`);
+  const copies = [...perTransform.values()].reduce((sum, [hit, all]) => [sum[0] + hit, sum[1] + all], [0, 0]);
+  console.log(`  copies clustered with their original: ${ratio(copies[0]!, copies[1]!)}`);
+}
+
+function pairScores(clusters: number[][], files: string[], planted: PlantedSet): string {
+  const named = clusters.filter((c) => c.length > 1).map((c) => c.map((i) => files[i]!));
+  const s = scoreClusters(named, planted.sourceOf);
+  const mixed = named.filter((c) => new Set(c.map((f) => planted.sourceOf.get(f))).size > 1).length;
+  return (
+    `pairwise precision ${s.precision.toFixed(4)} recall ${s.recall.toFixed(4)} ` +
+    `(${s.correctPairs}/${s.predictedPairs} predicted pairs right, ${s.truePairs} true pairs; ${mixed} clusters mixing photos)`
+  );
 }
 
 async function main(): Promise<void> {
@@ -93,7 +139,7 @@ async function main(): Promise<void> {
   await throughput('flickr8k-1k, JPEG thumbnail always made (side 128 forces a resize)', flickr, { ...normalize, thumbnailSide: 128 });
   await throughput('flickr8k-1k, WebP thumbnail always made', flickr, { ...normalize, thumbnailFormat: 'webp' });
   await throughput('wiki-ray-charles I/m', mirror, normalize);
-  await throughput('flickr8k-1k, hashing only (dedup-images)', flickr, { ...normalize, thumbnailSide: 0 });
+  await throughput('flickr8k-1k, decode + whole-image hashes only (no thumbnail)', flickr, { ...normalize, thumbnailSide: 0 });
 
   const sources = Number(args.sources);
   const distinct = Number(args.distinct);
@@ -101,38 +147,42 @@ async function main(): Promise<void> {
   try {
     let start = performance.now();
     const planted = await writePlantedSet(dir, flickr.slice(0, sources), flickr.slice(sources, sources + distinct));
-    console.log(`(b) planted set: ${sources} photos × 6 (original + 5 transforms) + ${distinct} distinct = ${planted.files} files in ${dir} (${((performance.now() - start) / 1000).toFixed(1)} s to generate)`);
-    start = performance.now();
-    const cli = spawnSync(process.execPath, [path.join(ROOT, 'bin/m2rag.js'), 'dedup-images', dir, '--json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    if (cli.status !== 0) throw new Error(`dedup-images failed: ${cli.stderr}`);
-    const seconds = (performance.now() - start) / 1000;
-    const { clusters } = JSON.parse(cli.stdout) as { clusters: string[][] };
-    const s = scoreClusters(clusters, planted.sourceOf);
     console.log(
-      `m2rag dedup-images ${dir} --json (threshold 10): precision ${s.precision.toFixed(4)} recall ${s.recall.toFixed(4)} ` +
-        `(${s.correctPairs}/${s.predictedPairs} predicted pairs right, ${s.truePairs} true pairs), ${seconds.toFixed(1)} s wall for ${planted.files} files`,
+      `(b) near-duplicates: ${sources} photos × (original + ${TRANSFORMS.length} transforms) + ${distinct} distinct photos = ` +
+        `${planted.files} files in ${dir} (${((performance.now() - start) / 1000).toFixed(1)} s to generate)`,
     );
-    const items = await hashAll(dir);
-    for (const threshold of [6, 8, 10, 12, 14]) {
-      console.log(`  threshold ${threshold}, with centre hashes:    ${scoreOf(items, planted.sourceOf, threshold, true)}`);
-      console.log(`  threshold ${threshold}, without centre hashes: ${scoreOf(items, planted.sourceOf, threshold, false)}`);
+    const set = await fingerprintAll(dir);
+    const options = nearDuplicateOptionsFrom(config.images);
+    const { clusters, stats } = clusterFingerprints(set.fingerprints, options);
+    console.log(`  radius ${options.radius}, min correlation ${options.minCorrelation}, max colour disagreement ${options.maxColourDisagreement} (the defaults):`);
+    console.log(`  ${pairScores(clusters, set.files, planted)}`);
+    recallByTransform(clusters, set.files, planted);
+    const n = set.files.length;
+    const hashSeconds = set.cpuSeconds + stats.indexMs / 1000;
+    console.log(
+      `  fingerprint + window hashes + index, one core: ${(n / hashSeconds).toFixed(0)} images/s ` +
+        `(fingerprint ${((set.cpuSeconds * 1000) / n).toFixed(2)} ms CPU/image, window hashes + index ${(stats.indexMs / n).toFixed(2)} ms/image)`,
+    );
+    console.log(
+      `  verification of candidates only, one core: ${stats.verified} pairs in ${(stats.verifyMs / 1000).toFixed(2)} s = ` +
+        `${(stats.verified / (stats.verifyMs / 1000)).toFixed(0)} pairs/s, ${(n / (stats.verifyMs / 1000)).toFixed(0)} corpus images/s ` +
+        `(${(stats.verified / n).toFixed(2)} verified pairs per image)`,
+    );
+    for (const radius of [6, 8, 12]) {
+      const other = clusterFingerprints(set.fingerprints, { ...options, radius });
+      console.log(`  radius ${radius}: ${pairScores(other.clusters, set.files, planted)}; ${other.stats.verified} pairs verified`);
     }
-    // Crops other than the centre hash's 5%: how far the tolerance reaches.
-    for (const fraction of [0.02, 0.08, 0.1]) {
-      const subset = flickr.slice(0, 100);
-      const originals = await Promise.all(subset.map((photo) => decodeImage(photo.bytes, { ...normalize, thumbnailSide: 0 })));
-      let matched = 0;
-      for (const [i, photo] of subset.entries()) {
-        const { width, height } = await sharp(photo.bytes).metadata();
-        const dx = Math.round(width! * fraction);
-        const dy = Math.round(height! * fraction);
-        const cropped = await sharp(photo.bytes).extract({ left: dx, top: dy, width: width! - 2 * dx, height: height! - 2 * dy }).jpeg({ quality: 90 }).toBuffer();
-        const copy = await decodeImage(cropped, { ...normalize, thumbnailSide: 0 });
-        const original = originals[i]!;
-        if (!copy.ok || !original.ok) continue;
-        if (clusterByHash([original, copy], { phashThreshold: config.images.phashThreshold, dhashThreshold: config.images.dhashThreshold }).length === 1) matched++;
-      }
-      console.log(`  border crop of ${fraction * 100}% each side: ${matched}/${subset.length} copies matched their original`);
+    if (!args['skip-cli']) {
+      // The same folder through the command users run, to show the CLI wiring gives the same clusters.
+      start = performance.now();
+      const cli = spawnSync(process.execPath, [path.join(ROOT, 'bin/m2rag.js'), 'dedup-images', dir, '--json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      if (cli.status !== 0) throw new Error(`dedup-images failed: ${cli.stderr}`);
+      const seconds = (performance.now() - start) / 1000;
+      const s = scoreClusters((JSON.parse(cli.stdout) as { clusters: string[][] }).clusters, planted.sourceOf);
+      console.log(
+        `  m2rag dedup-images ${dir} --json: pairwise precision ${s.precision.toFixed(4)} recall ${s.recall.toFixed(4)}, ` +
+          `${seconds.toFixed(1)} s wall for ${planted.files} files (decode check + fingerprint, concurrency ${config.images.decodeConcurrency})`,
+      );
     }
   } finally {
     if (args.keep) console.log(`kept ${dir}`);

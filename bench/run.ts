@@ -17,7 +17,7 @@ import { ConfigSchema } from '../src/core/config.js';
 import { loadModels } from '../src/models/registry.js';
 import { generateExtractive } from '../src/runner/extractive.js';
 import { rerank } from '../src/runner/rerank.js';
-import { buildRetrievalCorpus, retrieve } from '../src/runner/retrieve.js';
+import { buildRetrievalCorpus, keptElementsByQuery, retrieve } from '../src/runner/retrieve.js';
 import { CorpusStore, loadDescriptions, type Query } from '../storage/index.js';
 import { CORPORA, ROOT, runCli } from '../tests/helpers/cli.js';
 import { chatReply, startOpenAiServer } from '../tests/helpers/openai-server.js';
@@ -62,7 +62,7 @@ try {
   for await (const q of store.iterate('queries')) queries.push(q);
 
   let started = performance.now();
-  const corpus = await buildRetrievalCorpus(store, models, config, await loadDescriptions(store));
+  const corpus = await buildRetrievalCorpus(store, models, config, await loadDescriptions(store), await keptElementsByQuery(store));
   console.log(`retrieval corpus: ${corpus.images.size} images, ${corpus.chunks.size} chunks (${corpus.imageIndex.kind} search), built in ${((performance.now() - started) / 1000).toFixed(1)} s (embedding every chunk and description once)`);
   // Warm-up: the first embedding call loads the model.
   await retrieve(corpus, models, 'warm up', { topK: 20, chunks: 5 });

@@ -3,6 +3,11 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// A reader that closes the pipe early (`m2rag stats | head -1`) has all it wanted: exit quietly.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 const { main } = await import('../src/cli/cli.ts');
 const code = await main(process.argv);
 // Exit explicitly (crawler and model libraries can leave timers behind), but only once stdout and

@@ -1,16 +1,18 @@
 // The `crawl` stage: for each query, search (pages and auxiliary images), then fetch and store the
 // pages with their images, then the auxiliary images. Search hits are stored before anything is
-// fetched, so a resumed run fetches exactly what the first run set out to fetch.
+// fetched, so a resumed run fetches exactly what the first run set out to fetch. One crawler serves
+// the whole run; while the runner waits for one query, the next few are already searched and their
+// pages queued, so the crawler's pool stays full across queries.
 import path from 'node:path';
 import { Configuration, log as crawleeLog, LogLevel } from '@crawlee/core';
 import { StageCounts, type Stage, type StageContext } from '../src/core/stage.js';
-import { occurrenceIdOf, searchHitIdOf, type CorpusStore, type Query, type SearchHit } from '../storage/index.js';
+import { imageFetchIdOf, occurrenceIdOf, pageFetchIdOf, searchHitIdOf, type CorpusStore, type Query, type SearchHit } from '../storage/index.js';
 import { findChromium } from './fetch/chromium.js';
 import { ImageFetcher, putImageOutcome } from './fetch/image-fetcher.js';
 import { PageCrawler } from './fetch/page-crawler.js';
 import { HostLimiter } from './net/host-limiter.js';
 import { RobotsCache } from './net/robots.js';
-import type { SafeFetchOptions } from './net/safe-http.js';
+import { FetchError, type SafeFetchOptions } from './net/safe-http.js';
 import { UrlPolicy } from './net/url-policy.js';
 import { createSearchProvider, type SearchProvider } from './search/index.js';
 
@@ -38,6 +40,16 @@ async function storedHits(store: CorpusStore, queryId: string): Promise<SearchHi
 export class CrawlStage implements Stage {
   readonly name = 'crawl';
   private run?: CrawlRun;
+  /** Set once the search provider could not be reached: every later query fails at once with this reason. */
+  private providerDown?: string;
+  /** The queries of this run in the runner's order, and the work already started for them. */
+  private order: string[] = [];
+  private readonly started = new Map<string, Promise<{ counts: StageCounts; error?: unknown }>>();
+  private lookahead = 1;
+
+  settingsOf(ctx: StageContext): Record<string, unknown> {
+    return { crawl: ctx.config.crawl };
+  }
 
   async setup(ctx: StageContext): Promise<void> {
     const config = ctx.config.crawl;
@@ -58,7 +70,7 @@ export class CrawlStage implements Stage {
       siteFetch: { ...fetchOptions, maxBytes: config.maxPageBytes },
       robots,
     });
-    const images = new ImageFetcher(ctx.store, { fetch: fetchOptions, robots, maxRetries: config.maxRetries });
+    const images = new ImageFetcher(ctx.store, { fetch: fetchOptions, robots, maxRetries: config.maxRetries, maxAttempts: config.maxAttempts });
     const pages = new PageCrawler({
       store: ctx.store,
       config,
@@ -70,17 +82,79 @@ export class CrawlStage implements Stage {
       chromiumPath,
     });
     this.run = { provider, pages, images };
+    await pages.start(ctx.signal);
+    // Enough queries ahead that the crawler has about twice its concurrency of pages waiting.
+    this.lookahead = Math.max(1, Math.ceil((2 * config.concurrency) / Math.max(1, config.pages)));
+    for await (const query of ctx.store.iterate('queries', { shard: ctx.shard })) {
+      if (!(await ctx.store.isStageDone(this.name, query.id))) this.order.push(query.id);
+    }
+  }
+
+  async teardown(): Promise<void> {
+    await this.run?.pages.close();
   }
 
   async runQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
+    const position = this.order.indexOf(query.id);
+    const ahead = position < 0 ? [] : this.order.slice(position + 1, position + 1 + this.lookahead);
+    for (const id of ahead) {
+      if (ctx.signal.aborted || this.started.has(id)) continue;
+      const next = await ctx.store.get('queries', id);
+      if (next) this.start(next, ctx);
+    }
+    const own = await (this.started.get(query.id) ?? this.start(query, ctx));
+    this.started.delete(query.id);
+    replayCounts(own.counts, counts);
+    if (own.error !== undefined) throw own.error;
+  }
+
+  /**
+   * Starts a query's crawl with counts of its own, replayed onto the runner's when the runner reaches
+   * the query; a failure is held until then (never an unhandled rejection), its counts kept.
+   */
+  private start(query: Query, ctx: StageContext): Promise<{ counts: StageCounts; error?: unknown }> {
+    const counts = new StageCounts();
+    const work = this.crawlQuery(query, ctx, counts).then(
+      () => ({ counts }),
+      (error: unknown) => ({ counts, error }),
+    );
+    this.started.set(query.id, work);
+    return work;
+  }
+
+  private async crawlQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
     const run = this.run!;
     const hits = await this.searchOnce(query, ctx, run.provider, counts);
     await run.pages.crawl(
       query.id,
       hits.filter((hit) => hit.kind === 'web'),
       counts,
+      ctx.signal,
     );
-    await this.fetchAuxiliaryImages(query, hits.filter((hit) => hit.kind === 'image'), ctx.store, run.images, counts);
+    if (!ctx.signal.aborted) await this.fetchAuxiliaryImages(query, hits.filter((hit) => hit.kind === 'image'), ctx.store, run.images, counts);
+    await this.checkEveryHitSettled(hits, ctx.store, counts);
+  }
+
+  /** A hit without a Fetch record (an interrupted crawl, a request Crawlee lost) leaves its query open for the next run. */
+  private async checkEveryHitSettled(hits: SearchHit[], store: CorpusStore, counts: StageCounts): Promise<void> {
+    for (const hit of hits) {
+      const id = hit.kind === 'web' ? pageFetchIdOf(hit.url) : imageFetchIdOf(hit.url);
+      if (!(await store.has('fetches', id))) counts.fail(`${hit.kind}-hit-not-fetched: ${hit.url}`);
+    }
+  }
+
+  /** The provider's hits, or the reason it cannot be reached (then every later query fails without asking it again). */
+  private async search(provider: SearchProvider, query: Query, kind: 'web' | 'image', limit: number) {
+    if (this.providerDown) throw new Error(this.providerDown);
+    try {
+      return await provider.search(query, { kind, limit });
+    } catch (error) {
+      if (error instanceof FetchError && (/^(network|timeout|dns)/.test(error.reason) || (error.httpStatus !== undefined && error.httpStatus < 500 && error.httpStatus !== 429))) {
+        this.providerDown = `search provider ${provider.name} unavailable: ${error.message}`;
+        throw new Error(this.providerDown);
+      }
+      throw error;
+    }
   }
 
   /** The query's hits: stored ones when a previous run searched already, else a fresh search, stored. */
@@ -91,10 +165,7 @@ export class CrawlStage implements Stage {
       return stored;
     }
     const config = ctx.config.crawl;
-    const [web, image] = await Promise.all([
-      provider.search(query, { kind: 'web', limit: config.pages }),
-      provider.search(query, { kind: 'image', limit: config.auxImages }),
-    ]);
+    const [web, image] = await Promise.all([this.search(provider, query, 'web', config.pages), this.search(provider, query, 'image', config.auxImages)]);
     const hits: SearchHit[] = [];
     for (const [kind, results] of [['web', web], ['image', image]] as const) {
       results.forEach((result, rank) => {
@@ -125,5 +196,15 @@ export class CrawlStage implements Stage {
       putImageOutcome(batch, outcome, id, counts, 'aux-image');
     });
     await batch.write();
+  }
+}
+
+/** Adds a started query's counts to the runner's, failures as failures (so the query stays open). */
+function replayCounts(from: StageCounts, to: StageCounts): void {
+  const first = from.failed.first;
+  for (const [key, n] of Object.entries(from.counts)) {
+    if (!key.startsWith('failed:')) to.add(key, n);
+    else if (first && key === `failed:${first.split(':')[0]!.trim()}`) to.fail(first, n);
+    else to.fail(key.slice('failed:'.length), n);
   }
 }

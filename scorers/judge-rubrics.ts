@@ -1,164 +1,138 @@
-// The M2RAG evaluation of one answer by an LLM judge. Fluency, relevance, image coherence,
-// helpfulness and reference are 0–10 rubrics (reported divided by 10; the image ones only for answers
-// that cite images); context precision and faithfulness are built from Yes/No verdicts per context
-// passage and per answer statement (0–1). A judgment the judge could not give is a failure with its
-// reason, never a 0.
+// The M2RAG judgments of one answer, as the reference makes them (maziao/M2RAG
+// src/evaluator/few_shot_evaluator.py). Fluency and response relevancy: one 0–10 rubric request each
+// on the answer's text. Image coherence, helpfulness and reference: one request per cited image to a
+// vision judge, carrying the image and the answer's text above and below it. Every rubric score is
+// the reply's last integer, normalised as the reference does (clamped to 0–upper, over upper).
+// Context precision and faithfulness are the ragas algorithms: a 0/1 verdict per retrieved context,
+// averaged as precision at each useful rank; and the answer decomposed into statements, then a 0/1
+// verdict per statement against the joined contexts. A judgment the judge could not give is a
+// failure with its reason, never a silent value.
+import { z } from 'zod';
+import { renderPrompt, promptInForce, type PromptTemplate } from '../src/core/prompts.js';
 import { failureReason } from '../src/models/errors.js';
-import type { ChatMessage, ChatModel } from '../src/models/types.js';
-import { contextPrecision, faithfulness } from './metrics.js';
-import { parseRubricScore } from './rubrics.js';
+import type { ChatContent, ChatModel } from '../src/models/types.js';
+import {
+  CONTEXT_USEFUL_PROMPT,
+  FLUENCY_PROMPT,
+  IMAGE_COHERENCE_PROMPT,
+  IMAGE_HELPFULNESS_PROMPT,
+  IMAGE_MARKER,
+  IMAGE_REFERENCE_PROMPT,
+  RELEVANCE_PROMPT,
+  STATEMENT_VERDICTS_PROMPT,
+  STATEMENTS_PROMPT,
+} from './judge-prompts.js';
+import { contextPrecision, faithfulness, normedScore, RUBRIC_UPPER_BOUND, type ImageMetric, type TextRubricMetric } from './m2rag-metrics.js';
 
-export const JUDGE_PROMPT_VERSION = 'm2rag-judge-v1';
+export type Judged = { ok: true; value: number } | { ok: false; reason: string };
 
-const ENDING = 'End your reply with the score as a single integer from 0 to 10.';
-/** Judging every sentence of a long answer costs a request each; the first ten show its faithfulness. */
-const MAX_STATEMENTS = 10;
-
-export type RubricMetric = 'fluency' | 'relevance' | 'imageCoherence' | 'helpfulness' | 'reference';
-
-const RUBRICS: Record<RubricMetric, string> = {
-  fluency: 'Rate the fluency of the answer: grammar, clarity and how well the text reads, from 0 (unreadable) to 10 (excellent).',
-  relevance: 'Rate how relevant and complete the answer is for the question, from 0 (off-topic) to 10 (fully answers it).',
-  imageCoherence:
-    'The answer contains images, shown as [IMAGE: description]. Rate how coherent each image is with the text right around it, from 0 (unrelated to its surroundings) to 10 (illustrates exactly what the text says there).',
-  helpfulness:
-    'The answer contains images, shown as [IMAGE: description]. Rate how much the images help a reader understand the answer to the question, from 0 (no help, distracting) to 10 (essential and informative).',
-  reference:
-    'The answer contains images, shown as [IMAGE: description]. Rate how well the text refers to and makes use of the images (mentions them, explains what they show), from 0 (images never referred to) to 10 (every image clearly referred to).',
+const TEXT_PROMPTS: Record<TextRubricMetric, PromptTemplate> = { fluency: FLUENCY_PROMPT, response_relevancy: RELEVANCE_PROMPT };
+const IMAGE_PROMPTS: Record<ImageMetric, PromptTemplate> = {
+  image_coherence: IMAGE_COHERENCE_PROMPT,
+  image_helpfulness: IMAGE_HELPFULNESS_PROMPT,
+  image_reference: IMAGE_REFERENCE_PROMPT,
 };
+const ALL_PROMPTS = [...Object.values(TEXT_PROMPTS), ...Object.values(IMAGE_PROMPTS), CONTEXT_USEFUL_PROMPT, STATEMENTS_PROMPT, STATEMENT_VERDICTS_PROMPT];
 
-export function rubricJudgeMessages(metric: RubricMetric, question: string, answerWithImages: string): ChatMessage[] {
-  return [
-    { role: 'system', content: 'You are a strict evaluator of answers to questions.' },
-    { role: 'user', content: `${RUBRICS[metric]}\n\nQuestion: ${question}\n\nAnswer:\n"""\n${answerWithImages}\n"""\n\n${ENDING}` },
-  ];
+/** The versions of the judge prompts in force (defaults or a prompts file's), for provenance. */
+export function judgePromptVersion(): string {
+  return ALL_PROMPTS.map((p) => promptInForce(p).version).join('+');
 }
-
-export function contextUsefulMessages(question: string, answer: string, passage: string): ChatMessage[] {
-  return [
-    {
-      role: 'user',
-      content: `Question: ${question}\n\nAnswer: ${answer}\n\nPassage:\n"""\n${passage}\n"""\n\nWas this passage useful in arriving at the answer? Reply "Yes" or "No".`,
-    },
-  ];
-}
-
-export function statementSupportedMessages(context: string, statement: string): ChatMessage[] {
-  return [
-    {
-      role: 'user',
-      content: `Context:\n"""\n${context}\n"""\n\nStatement: ${statement}\n\nCan the statement be inferred from the context? Reply "Yes" or "No".`,
-    },
-  ];
-}
-
-/** The verdict of a Yes/No reply: its first yes or no word; undefined when it has neither. */
-export function parseYesNoReply(reply: string): boolean | undefined {
-  const match = reply.match(/\b(yes|no)\b/i);
-  return match ? match[1]!.toLowerCase() === 'yes' : undefined;
-}
-
-const FIGURE_BLOCK = /!\[([^\]]*)\]\(images\/(\d+)\.[A-Za-z0-9]+\)\n\*Figure \d+: [^\n]*\*/g;
 
 /**
- * The answer as judges see it: each figure block replaced by `[IMAGE: description]`, from the
- * description of the input image it shows (`imageDescriptions[k - 1]`), else its caption.
+ * The reference's parse rule: the last run of digits in the reply is the score, normalised to 0–1.
+ * A reply without one is a failure (the reference scores it 0; so do our reference-style means).
  */
-export function answerForJudge(answer: string, imageDescriptions: Array<string | undefined>): string {
-  return answer.replace(FIGURE_BLOCK, (_m, caption: string, k: string) => `[IMAGE: ${imageDescriptions[Number(k) - 1] || caption}]`).trim();
+export function parseJudgeScore(reply: string, upper = RUBRIC_UPPER_BOUND): Judged {
+  const digits = reply.match(/\d+/g);
+  if (!digits) return { ok: false, reason: `no integer in reply: ${JSON.stringify(reply.slice(0, 80))}` };
+  return { ok: true, value: normedScore(Number(digits[digits.length - 1]), upper) };
 }
 
-/** The answer's text without its figure blocks (and without any other captioned image a model wrote). */
-export function answerText(answer: string): string {
-  return answer.replace(/!\[[^\]]*\]\([^)]*\)\n\*Figure \d+: [^\n]*\*/g, ' ').trim();
+async function ask(model: ChatModel, content: string | ChatContent[], maxTokens: number): Promise<string> {
+  return (await model.chat({ messages: [{ role: 'user', content }], maxTokens, temperature: 0 })).text;
 }
 
-/** The answer's statements (sentences and lines of 20 characters or more), at most MAX_STATEMENTS. */
-export function statementsOf(answer: string): string[] {
-  return answerText(answer)
-    .split(/(?<=[.!?])\s+|\n+/)
-    .map((s) => s.replace(/^[#*\-\s]+/, '').trim())
-    .filter((s) => s.length >= 20)
-    .slice(0, MAX_STATEMENTS);
-}
-
-export interface JudgeInput {
-  question: string;
-  /** The generated answer, with its figure blocks. */
-  answer: string;
-  /** Descriptions of the answer's input images, in prompt order (image k is at k − 1). */
-  imageDescriptions: Array<string | undefined>;
-  citesImages: boolean;
-  /** The context passages the answer was generated from, in retrieval order. */
-  passages: string[];
-}
-
-export interface AnswerJudgment {
-  metrics: Record<string, number>;
-  /** Why each metric the judge could not give has no value. */
-  failures: Record<string, string>;
-}
-
-/** All judged M2RAG metrics of one answer. */
-export async function judgeAnswer(llm: ChatModel, input: JudgeInput): Promise<AnswerJudgment> {
-  const judgment: AnswerJudgment = { metrics: {}, failures: {} };
-  const parts = await Promise.all([judgeRubrics(llm, input), judgeContextPrecision(llm, input), judgeFaithfulness(llm, input)]);
-  for (const part of parts) {
-    Object.assign(judgment.metrics, part.metrics);
-    Object.assign(judgment.failures, part.failures);
-  }
-  return judgment;
-}
-
-async function ask(llm: ChatModel, messages: ChatMessage[], maxTokens: number): Promise<string> {
-  return (await llm.chat({ messages, maxTokens, temperature: 0 })).text;
-}
-
-/** A Yes/No verdict, undefined when the reply has none or the request failed. */
-async function askYesNo(llm: ChatModel, messages: ChatMessage[]): Promise<boolean | undefined> {
+async function judged(work: () => Promise<Judged>): Promise<Judged> {
   try {
-    return parseYesNoReply(await ask(llm, messages, 5));
-  } catch {
-    return undefined;
+    return await work();
+  } catch (error) {
+    return { ok: false, reason: failureReason(error) };
   }
 }
 
-async function judgeRubrics(llm: ChatModel, input: JudgeInput): Promise<AnswerJudgment> {
-  const judgment: AnswerJudgment = { metrics: {}, failures: {} };
-  const answer = answerForJudge(input.answer, input.imageDescriptions);
-  const metrics: RubricMetric[] = input.citesImages ? ['fluency', 'relevance', 'imageCoherence', 'helpfulness', 'reference'] : ['fluency', 'relevance'];
-  await Promise.all(
-    metrics.map(async (metric) => {
-      try {
-        const verdict = parseRubricScore(await ask(llm, rubricJudgeMessages(metric, input.question, answer), 200));
-        if (verdict.ok) judgment.metrics[metric] = verdict.score / 10;
-        else judgment.failures[metric] = verdict.reason;
-      } catch (error) {
-        judgment.failures[metric] = failureReason(error);
-      }
-    }),
-  );
-  return judgment;
+/** Fluency (on the text) or response relevancy (on the query and the text). */
+export function judgeTextRubric(llm: ChatModel, metric: TextRubricMetric, input: { query: string; text: string }): Promise<Judged> {
+  return judged(async () => parseJudgeScore(await ask(llm, renderPrompt(TEXT_PROMPTS[metric], input), 256)));
 }
 
-/** Context precision needs a verdict on every passage: the rank of each useful one counts. */
-async function judgeContextPrecision(llm: ChatModel, input: JudgeInput): Promise<AnswerJudgment> {
-  if (input.passages.length === 0) return { metrics: {}, failures: {} };
-  const answer = answerText(input.answer);
-  const useful = await Promise.all(input.passages.map((passage) => askYesNo(llm, contextUsefulMessages(input.question, answer, passage))));
-  if (useful.some((v) => v === undefined)) return { metrics: {}, failures: { contextPrecision: 'no Yes/No verdict' } };
-  return { metrics: { contextPrecision: contextPrecision(useful as boolean[]) }, failures: {} };
+/** The content of an image-metric request: the rendered prompt split at the image marker, the image between. */
+export function imageJudgeContent(metric: ImageMetric, image: Uint8Array, context: { above: string; below: string }): ChatContent[] {
+  const [before, ...after] = renderPrompt(IMAGE_PROMPTS[metric], { context_above: context.above, context_below: context.below }).split(IMAGE_MARKER);
+  // A prompts file without the marker still gets the image: first, as a vision model reads it best.
+  if (after.length === 0) return [{ type: 'image', image }, { type: 'text', text: before! }];
+  return [{ type: 'text', text: before! }, { type: 'image', image }, { type: 'text', text: after.join(IMAGE_MARKER) }];
 }
 
-/** Faithfulness over the statements that got a verdict; missing verdicts are a failure even when some came back. */
-async function judgeFaithfulness(llm: ChatModel, input: JudgeInput): Promise<AnswerJudgment> {
-  const statements = statementsOf(input.answer);
-  const context = input.passages.join('\n\n');
-  const supported = await Promise.all(statements.map((statement) => askYesNo(llm, statementSupportedMessages(context, statement))));
-  const verdicts = supported.filter((v): v is boolean => v !== undefined);
-  const value = faithfulness(verdicts);
-  const judgment: AnswerJudgment = { metrics: value === undefined ? {} : { faithfulness: value }, failures: {} };
-  if (statements.length > 0 && verdicts.length === 0) judgment.failures.faithfulness = 'no Yes/No verdict';
-  else if (verdicts.length < statements.length) judgment.failures.faithfulness = 'some statements without a verdict';
-  return judgment;
+/** One image metric of one cited image, by the vision judge. */
+export function judgeImageRubric(vision: ChatModel, metric: ImageMetric, image: Uint8Array, context: { above: string; below: string }): Promise<Judged> {
+  return judged(async () => parseJudgeScore(await ask(vision, imageJudgeContent(metric, image, context), 256)));
+}
+
+const ContextVerdict = z.object({ verdict: z.union([z.literal(0), z.literal(1)]) });
+const Statements = z.object({ statements: z.array(z.string()) });
+const StatementVerdicts = z.object({ statements: z.array(z.object({ verdict: z.union([z.literal(0), z.literal(1)]) })) });
+
+/** The JSON object of a reply (models often wrap it in prose or a code fence), checked against its shape. */
+export function parseJsonReply<T>(reply: string, shape: z.ZodType<T>): { ok: true; value: T } | { ok: false; reason: string } {
+  const start = reply.indexOf('{');
+  const end = reply.lastIndexOf('}');
+  if (start < 0 || end < start) return { ok: false, reason: `no JSON object in reply: ${JSON.stringify(reply.slice(0, 80))}` };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(reply.slice(start, end + 1));
+  } catch {
+    return { ok: false, reason: `reply is not valid JSON: ${JSON.stringify(reply.slice(start, start + 80))}` };
+  }
+  const checked = shape.safeParse(parsed);
+  return checked.success ? { ok: true, value: checked.data } : { ok: false, reason: `reply JSON has the wrong shape: ${checked.error.issues[0]?.message ?? 'invalid'}` };
+}
+
+export interface RagasInput {
+  question: string;
+  /** The answer's text, images removed. */
+  answer: string;
+  /** The retrieved contexts in order: each input page's text, then each cited image's description. */
+  contexts: string[];
+}
+
+/** ragas context precision without reference: a verdict per context; every verdict is needed, since ranks count. */
+export function judgeContextPrecision(llm: ChatModel, input: RagasInput): Promise<Judged> {
+  return judged(async () => {
+    if (input.contexts.length === 0) return { ok: false, reason: 'no retrieved context' };
+    const verdicts = await Promise.all(
+      input.contexts.map(async (context) => parseJsonReply(await ask(llm, renderPrompt(CONTEXT_USEFUL_PROMPT, { question: input.question, context, answer: input.answer }), 512), ContextVerdict)),
+    );
+    const failed = verdicts.find((v) => !v.ok);
+    if (failed && !failed.ok) return { ok: false, reason: failed.reason };
+    return { ok: true, value: contextPrecision(verdicts.map((v) => v.ok && v.value.verdict === 1)) };
+  });
+}
+
+/** ragas faithfulness: statements from the answer, then one verdict per statement against the joined contexts. */
+export function judgeFaithfulness(llm: ChatModel, input: RagasInput): Promise<Judged> {
+  return judged(async () => {
+    const decomposed = parseJsonReply(await ask(llm, renderPrompt(STATEMENTS_PROMPT, { question: input.question, answer: input.answer }), 1024), Statements);
+    if (!decomposed.ok) return decomposed;
+    const statements = decomposed.value.statements.map((s) => s.trim()).filter(Boolean);
+    if (statements.length === 0) return { ok: false, reason: 'no statements in the answer' };
+    const listed = statements.map((s, i) => `${i + 1}. ${s}`).join('\n');
+    const reply = await ask(llm, renderPrompt(STATEMENT_VERDICTS_PROMPT, { context: input.contexts.join('\n'), statements: listed }), 2048);
+    const verdicts = parseJsonReply(reply, StatementVerdicts);
+    if (!verdicts.ok) return verdicts;
+    if (verdicts.value.statements.length !== statements.length) {
+      return { ok: false, reason: `verdicts for ${verdicts.value.statements.length} of ${statements.length} statements` };
+    }
+    return { ok: true, value: faithfulness(verdicts.value.statements.map((s) => s.verdict === 1))! };
+  });
 }

@@ -1,75 +1,9 @@
-// Metrics: the M2RAG eight (aggregated with per-metric failed-judgment counts), image recall,
-// context precision and faithfulness from a judge's Yes/No verdicts, retrieval precision/recall/F1
-// at N pooled over the dataset (as RagVL reports them) and mean Recall@K, and WebQA-style QA
-// accuracy (keyword accuracy, exact match after normalization). Per-generation figures are kept as
-// counts, so the corpus figures can be pooled again from stored results.
+// Metrics besides the M2RAG eight (scorers/m2rag-metrics.ts): retrieval precision/recall/F1 at N
+// pooled over the dataset (as RagVL reports them) and mean Recall@K, and WebQA-style QA accuracy
+// (keyword accuracy, exact match after normalization); and the corpus summary of stored evaluation
+// results. Per-generation figures are kept as counts, so the corpus figures can be pooled again.
 import type { EvalResult } from '../storage/index.js';
-
-export const M2RAG_METRICS = [
-  'fluency',
-  'relevance',
-  'contextPrecision',
-  'faithfulness',
-  'imageCoherence',
-  'helpfulness',
-  'reference',
-  'imageRecall',
-] as const;
-export type M2ragMetric = (typeof M2RAG_METRICS)[number];
-
-/** The metrics of the M2RAG table: the eight and their overall mean. */
-const M2RAG_TABLE = new Set<string>([...M2RAG_METRICS, 'overall']);
-
-/** Image recall: cited positives over positives (input images with final score ≥ 8); 1.0 when there are none. */
-export function imageRecall(citedImageIds: string[], positiveImageIds: string[]): number {
-  if (positiveImageIds.length === 0) return 1;
-  const cited = new Set(citedImageIds);
-  return positiveImageIds.filter((id) => cited.has(id)).length / positiveImageIds.length;
-}
-
-/** Overall = mean of the metrics that were computed (failed or not-applicable ones are left out, not zeroed). */
-export function overallOf(metrics: Partial<Record<string, number>>): number | undefined {
-  return mean(M2RAG_METRICS.map((m) => metrics[m]).filter((v): v is number => v !== undefined));
-}
-
-/**
- * Context precision (RAGAS): the average, over the useful passages, of the precision at each one's
- * rank; passages in retrieval order. 0 when none was useful.
- */
-export function contextPrecision(useful: boolean[]): number {
-  let hits = 0;
-  let sum = 0;
-  useful.forEach((isUseful, i) => {
-    if (isUseful) sum += ++hits / (i + 1);
-  });
-  return hits === 0 ? 0 : sum / hits;
-}
-
-/** Faithfulness: the share of the answer's statements the passages support. */
-export function faithfulness(supported: boolean[]): number | undefined {
-  return supported.length === 0 ? undefined : supported.filter(Boolean).length / supported.length;
-}
-
-export interface MetricSummary {
-  mean?: number;
-  n: number;
-  failed: number;
-}
-
-/** Mean of each metric over the results that have it, and how many judgments failed. */
-export function summarizeMetrics(results: Array<{ metrics: Record<string, number>; failed: Record<string, number> }>): Record<string, MetricSummary> {
-  const names = new Set<string>();
-  for (const r of results) {
-    for (const k of Object.keys(r.metrics)) names.add(k);
-    for (const k of Object.keys(r.failed)) names.add(k);
-  }
-  const summary: Record<string, MetricSummary> = {};
-  for (const name of [...names].sort()) {
-    const values = results.map((r) => r.metrics[name]).filter((v): v is number => v !== undefined);
-    summary[name] = { mean: mean(values), n: values.length, failed: results.reduce((a, r) => a + (r.failed[name] ?? 0), 0) };
-  }
-  return summary;
-}
+import { mean, summarizeM2rag, type M2ragMetric, type MetricSummary, type OverallSummary } from './m2rag-metrics.js';
 
 export type RetrievalFigures = NonNullable<EvalResult['retrieval']>;
 
@@ -158,7 +92,10 @@ export function qaMetrics(prediction: string, gold: { answer?: string; keywords?
 }
 
 export interface EvalSummary {
-  m2rag: Record<string, MetricSummary>;
+  m2rag: Record<M2ragMetric, MetricSummary>;
+  overall: OverallSummary;
+  /** Answers whose inputs held no image scored ≥ 8: their image recall is 1.0 by the reference's rule. */
+  recallWithoutPositives: number;
   retrieval?: PooledRetrieval;
   qa?: { exactMatch?: number; keywordAccuracy?: number; queries: number };
   /** Failed judgments by `metric: reason` (the reason's part before its first ':'). */
@@ -166,28 +103,22 @@ export interface EvalSummary {
 }
 
 /** The corpus-level figures of a set of evaluation results. */
-export function summarizeEvalResults(results: Array<Pick<EvalResult, 'metrics' | 'failed' | 'reasons' | 'retrieval'>>): EvalSummary {
-  const m2rag = summarizeMetrics(results.map((r) => ({ metrics: pick(r.metrics, M2RAG_TABLE), failed: r.failed })));
+export function summarizeEvalResults(results: Array<Pick<EvalResult, 'metrics' | 'failed' | 'reasons' | 'retrieval' | 'images' | 'positiveImages'>>): EvalSummary {
+  const { metrics, overall } = summarizeM2rag(results);
   const failedReasons: Record<string, number> = {};
+  const bump = (metric: string, reason: string): void => {
+    const key = `${metric}: ${reason.split(':')[0]}`;
+    failedReasons[key] = (failedReasons[key] ?? 0) + 1;
+  };
   for (const r of results) {
-    for (const [metric, reason] of Object.entries(r.reasons ?? {})) {
-      const key = `${metric}: ${reason.split(':')[0]}`;
-      failedReasons[key] = (failedReasons[key] ?? 0) + 1;
-    }
+    for (const [metric, reason] of Object.entries(r.reasons ?? {})) bump(metric, reason);
+    for (const image of r.images ?? []) for (const [metric, reason] of Object.entries(image.reasons ?? {})) bump(metric, reason);
   }
-  const summary: EvalSummary = { m2rag, failedReasons };
+  const summary: EvalSummary = { m2rag: metrics, overall, recallWithoutPositives: results.filter((r) => r.positiveImages === 0).length, failedReasons };
   const retrieval = poolRetrieval(results.flatMap((r) => (r.retrieval ? [r.retrieval] : [])));
   if (retrieval) summary.retrieval = retrieval;
   const em = results.flatMap((r) => (r.metrics.exactMatch === undefined ? [] : [r.metrics.exactMatch]));
   const kw = results.flatMap((r) => (r.metrics.keywordAccuracy === undefined ? [] : [r.metrics.keywordAccuracy]));
   if (em.length + kw.length > 0) summary.qa = { exactMatch: mean(em), keywordAccuracy: mean(kw), queries: Math.max(em.length, kw.length) };
   return summary;
-}
-
-function pick(metrics: Record<string, number>, names: Set<string>): Record<string, number> {
-  return Object.fromEntries(Object.entries(metrics).filter(([k]) => names.has(k)));
-}
-
-function mean(values: number[]): number | undefined {
-  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : undefined;
 }

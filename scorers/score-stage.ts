@@ -153,6 +153,10 @@ export function createScoreStage(): Stage<ModelServices> {
       models = await ctx.services.models();
       descriptions = await loadDescriptions(ctx.store);
     },
+    settingsOf(ctx) {
+      const named = (m?: { provider: string; model: string }) => (m ? `${m.provider}:${m.model}` : null);
+      return { score: ctx.config.score, llm: named(models?.llm), vision: named(models?.vision), textEmbedder: named(models?.textEmbedder), imageEmbedder: named(models?.imageEmbedder) };
+    },
     async runQuery(query, ctx, counts) {
       const add = (key: string, n = 1): void => counts.add(key, n);
       const elements = await loadQueryElements(ctx.store, query, descriptions);

@@ -74,3 +74,8 @@ export function imageFetchIdOf(url: string): string {
 export function searchHitIdOf(queryId: string, kind: 'web' | 'image', url: string): string {
   return stableId(queryId, kind, url);
 }
+
+/** One rating per rater per target: rating again replaces the earlier value. */
+export function ratingIdOf(rater: string, targetKind: string, targetId: string, aspect: string): string {
+  return 'r' + stableId(rater, targetKind, targetId, aspect);
+}

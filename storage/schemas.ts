@@ -14,14 +14,43 @@ export const Provenance = z.object({
   promptVersion: z.string().optional(),
   inputHash: z.string(),
   at: isoTime,
+  /** Set on values loaded by `m2rag import`: the file they came from (they were not computed here). */
+  importedFrom: z.string().optional(),
+});
+
+/** One question the intake filter asked of a query: the reply as read by the reference's parse rule. */
+export const IntakeAnswer = z.object({
+  question: z.enum(['is-question', 'needs-images', 'topic']),
+  /** The integers read from the reply (one for the 0/1 questions, the category indices for `topic`). */
+  indices: z.array(z.number().int()),
+  reply: z.string().optional(),
+  provenance: Provenance,
+});
+
+/** The intake filter's verdict on a query (`filter-queries`); a rejected query is skipped by every later stage. */
+export const QueryIntake = z.object({
+  verdict: z.enum(['accepted', 'rejected']),
+  /** Why it was rejected: `not-a-question` or `images-not-helpful`. */
+  reason: z.string().optional(),
+  /** `llm` (the reference's three questions) or `embedded-heuristic` (no model; conservative). */
+  method: z.enum(['llm', 'embedded-heuristic']),
+  /** One of the reference's 10 categories, or `Others`; absent for a rejected query. */
+  topic: z.string().optional(),
+  /** The level this verdict gave (see README "Query intake" for the rule). */
+  level: z.number().int().min(1).max(3).optional(),
+  answers: z.array(IntakeAnswer),
+  at: isoTime,
 });
 
 export const Query = z.object({
   id: z.string().min(1),
   query: z.string().min(1),
   topic: z.string().optional(),
+  /** M2RAG difficulty level (1–3), when known (query intake or an imported dev set). */
+  level: z.number().int().min(1).max(3).optional(),
   /** Seed URLs for the `seeds` search provider. */
   urls: z.array(z.string().url()).optional(),
+  intake: QueryIntake.optional(),
   createdAt: isoTime,
 });
 
@@ -111,7 +140,11 @@ export const ImageFilter = z.object({
   layoutScore: z.number().optional(),
 });
 
-/** An image, content-addressed by the sha256 of its bytes; bytes live once in the blob store. */
+/**
+ * An image, content-addressed by the sha256 of its bytes; bytes live once in the blob store. Not
+ * strict: records written before still carry the retired `centerPhash`/`centerDhash`, which parsing
+ * drops instead of refusing the record.
+ */
 export const Image = z.object({
   id: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().nonnegative(),
@@ -130,9 +163,8 @@ export const Image = z.object({
   dhash: z.string().optional(),
   clusterId: z.string().optional(),
   representativeId: z.string().optional(),
-  /** pHash and dHash of the central 90% (5% border cut), so border-cropped copies still cluster. */
-  centerPhash: z.string().optional(),
-  centerDhash: z.string().optional(),
+  /** 48×48 grey + 12×12 colour picture of the border-trimmed image with its aspect (`<aspect>:<base64>`), for near-duplicate windows. */
+  fingerprint: z.string().optional(),
   /** Frames of an animated image (GIF, WebP); only the first is decoded. */
   frames: z.number().int().positive().optional(),
   /** The original's colour space when not sRGB (e.g. `cmyk`); the thumbnail is always sRGB. */
@@ -256,6 +288,12 @@ export const EvalResult = z.object({
   failed: z.record(z.string(), z.number()).default({}),
   /** Why each failed metric has no value, by metric. */
   reasons: z.record(z.string(), z.string()).optional(),
+  /** The image metrics of each cited image, judged one image at a time (M2RAG pools them per image); reasons of failed ones. */
+  images: z
+    .array(z.object({ imageId: z.string(), metrics: z.record(z.string(), z.number()), reasons: z.record(z.string(), z.string()).optional() }))
+    .optional(),
+  /** How many input images had a final score ≥ 8 (image recall's positives). */
+  positiveImages: z.number().int().nonnegative().optional(),
   /** The generation's image retrieval against the relevant images, as counts, so corpus figures can be pooled from stored results. */
   retrieval: z
     .object({
@@ -270,6 +308,21 @@ export const EvalResult = z.object({
     .optional(),
   method: z.string(),
   provenance: Provenance,
+});
+
+/**
+ * One human judgment made in the viewer: an answer's M2RAG metric on its scale (0–10 rubrics,
+ * 0–1 for context precision and faithfulness), or an image marked relevant / describes well (1 or 0).
+ */
+export const Rating = z.object({
+  id: z.string(),
+  rater: z.string().min(1).max(80),
+  at: isoTime,
+  target: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('generation'), generationId: z.string(), queryId: z.string(), metric: z.string() }),
+    z.object({ kind: z.literal('image'), imageId: z.string(), queryId: z.string(), aspect: z.enum(['relevant', 'describes']) }),
+  ]),
+  value: z.number(),
 });
 
 /** What one stage did for one query; its presence marks the stage done for that query. */
@@ -303,6 +356,7 @@ export const recordSchemas = {
   evalResults: EvalResult,
   stageMarkers: StageMarker,
   modelCache: ModelCacheEntry,
+  ratings: Rating,
 } as const;
 
 export type RecordKind = keyof typeof recordSchemas;
@@ -323,7 +377,10 @@ export type Generation = z.infer<typeof Generation>;
 export type EvalResult = z.infer<typeof EvalResult>;
 export type StageMarker = z.infer<typeof StageMarker>;
 export type ModelCacheEntry = z.infer<typeof ModelCacheEntry>;
+export type Rating = z.infer<typeof Rating>;
 export type Provenance = z.infer<typeof Provenance>;
+export type QueryIntake = z.infer<typeof QueryIntake>;
+export type IntakeAnswer = z.infer<typeof IntakeAnswer>;
 
 /** Secondary indexes: each maps one record's id to related records' ids. */
 export const indexNames = [

@@ -2,7 +2,7 @@
 // one sublevel per record kind, plus secondary indexes, per-query stage markers and
 // content-addressed blobs in `<dir>/blobs`. The API is deliberately small (get, put, batch,
 // iterate, related, blobs) and the database stays private, so another backend can replace LevelDB.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Level } from 'level';
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
@@ -27,6 +27,44 @@ type TextSublevel = AbstractSublevel<StoreDatabase, string | Buffer | Uint8Array
 
 const SEP = '\x00';
 const SEP_END = '\x01';
+
+/** A store that cannot be opened for a reason the user can fix (printed as one line, exit 2). */
+export class StoreOpenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreOpenError';
+  }
+}
+
+export interface OpenOptions {
+  /** Refuse a folder that holds no store yet (every command but those that create one). */
+  mustExist?: boolean;
+}
+
+const LEVELDB_DATA_FILE = /^(MANIFEST-\d+|\d+\.(ldb|sst|log))$/;
+
+/**
+ * Refuses what must never be opened as a store: a file; a database folder whose CURRENT is gone
+ * (LevelDB would start a new database there and delete the old tables as obsolete); and, when the
+ * store must exist, a folder that holds none.
+ */
+async function refuseUnusableFolder(dir: string, options: OpenOptions): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (info && !info.isDirectory()) throw new StoreOpenError(`--store ${dir} is a file, not a store folder; name a folder`);
+  const dbDir = path.join(dir, 'db');
+  const files = await readdir(dbDir).catch(() => undefined);
+  const hasCurrent = files?.includes('CURRENT') ?? false;
+  if (files && !hasCurrent && files.some((f) => LEVELDB_DATA_FILE.test(f))) {
+    const manifests = files.filter((f) => f.startsWith('MANIFEST-')).sort();
+    throw new StoreOpenError(
+      `store ${dir} is damaged: ${dbDir}/CURRENT is missing, and opening it would discard its data; ` +
+        (manifests.length > 0 ? `restore it with: printf '${manifests.at(-1)}\\n' > ${path.join(dbDir, 'CURRENT')}` : 'restore CURRENT from a backup'),
+    );
+  }
+  if (options.mustExist && !hasCurrent) {
+    throw new StoreOpenError(`${dir} is not an m2rag store (no ${path.join(dbDir, 'CURRENT')}); check --store, or make one with \`m2rag build\` or \`m2rag crawl\``);
+  }
+}
 
 export class StoreVersionError extends Error {
   constructor(dir: string, found: unknown) {
@@ -177,9 +215,17 @@ export class CorpusStore {
   }
 
   /** Opens (creating if needed) the LevelDB store in `dir`; refuses a store written with another schema version. */
-  static async open(dir: string): Promise<CorpusStore> {
+  static async open(dir: string, options: OpenOptions = {}): Promise<CorpusStore> {
+    await refuseUnusableFolder(dir, options);
     await mkdir(dir, { recursive: true });
-    return CorpusStore.over(new Level<string, unknown>(path.join(dir, 'db'), { valueEncoding: 'json' }), { dir });
+    try {
+      return await CorpusStore.over(new Level<string, unknown>(path.join(dir, 'db'), { valueEncoding: 'json' }), { dir });
+    } catch (error) {
+      if ((error as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
+        throw new StoreOpenError(`store ${dir} is in use by another process (a build, worker or serve on the same --store); wait for it to finish or use another --store`);
+      }
+      throw error;
+    }
   }
 
   /**

@@ -4,15 +4,23 @@
 import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
+import { CorpusStore } from '../storage/index.js';
 
 const SUBCOMMANDS = ['build', 'crawl', 'process', 'describe', 'score', 'export', 'run', 'eval', 'serve', 'stats'];
 const EMPTY_COUNTS = { queries: 0, hits: 0, pages: 0, chunks: 0, images: 0, occurrences: 0, descriptions: 0, scores: 0, generations: 0, evalResults: 0 };
 
 function linesOf(text: string): string[] {
   return text.split('\n').filter((line) => line !== '');
+}
+
+/** A store folder as `build` leaves it before any query is stored. */
+async function emptyStore(t: TestContext): Promise<string> {
+  const dir = path.join(await tempDir(t), 'store');
+  await (await CorpusStore.open(dir)).close();
+  return dir;
 }
 
 test('--help lists every subcommand and exits 0; an unknown command is a usage error (exit 2)', async () => {
@@ -26,7 +34,7 @@ test('--help lists every subcommand and exits 0; an unknown command is a usage e
 });
 
 test('stats on a new store prints zero counts and no stages, as JSON and as text', async (t) => {
-  const store = path.join(await tempDir(t), 'store');
+  const store = await emptyStore(t);
   const json = await runCli(['stats', '--json', '--store', store]);
   assert.equal(json.code, 0, json.stderr);
   assert.deepEqual(JSON.parse(json.stdout), { ...EMPTY_COUNTS, stages: {} });
@@ -72,11 +80,11 @@ test('an unknown option or a bad number exits 2, says which option, and runs not
 });
 
 test('process on an empty store does nothing and exits 0', async (t) => {
-  const store = path.join(await tempDir(t), 'store');
+  const store = await emptyStore(t);
   const processed = await runCli(['--store', store, 'process']);
   assert.equal(processed.code, 0, processed.stderr);
   assert.match(processed.stderr, /^process-text: nothing to do$/m);
-  assert.match(processed.stderr, /^process-images: images-clustered=0$/m);
+  assert.match(processed.stderr, /^process-images: images-clustered=0 /m);
   assert.doesNotMatch(processed.stderr, /failed|error/i);
   const stats = JSON.parse((await runCli(['--store', store, 'stats', '--json'])).stdout);
   const { stages, ...counts } = stats;

@@ -86,7 +86,9 @@ test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops,
   const store = path.join(dir, 'store');
   // --site names the test server's host, whose private address is allowed; nothing else private is.
   const result = await runCli(['--store', store, '--config', config, 'crawl', '--queries', queries, '--search', 'seeds', '--site', server.url + '/', '--pages', '20']);
-  assert.equal(result.code, 0, result.stderr);
+  // The timeout and the refused connection are transient: recorded, and the query is left open for the next run.
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /failed:page-network=1 failed:page-timeout=1 /);
 
   const db = await CorpusStore.open(store);
   t.after(() => db.close());
@@ -154,4 +156,49 @@ test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops,
   assert.equal(stats.counts['dropped:page-robots-disallowed'], 1);
   assert.equal(stats.counts['dropped:page-refused'], 3);
   assert.equal(stats.counts['pages-stored'], 3);
+  for await (const query of db.iterate('queries')) assert.equal(await db.isStageDone('crawl', query.id), false, 'a query with transient failures stays open');
+});
+
+test('a transient failure is fetched again by the next run; after crawl.maxAttempts across runs it is final', { timeout: 60_000 }, async (t) => {
+  let flakyCalls = 0;
+  const server = await startStaticServer(MIRROR, {
+    // Fails every attempt of the first run (maxRetries 1: two attempts), then works.
+    '/flaky.html': (_req, res) => {
+      if (++flakyCalls <= 2) res.writeHead(503, { 'content-type': 'text/plain' }).end('busy');
+      else html(res, '<h1>Back</h1><img src="/I/m/Ray_Charles_(cropped).jpg" alt="Ray">');
+    },
+    '/down.html': (_req, res) => void res.writeHead(502, { 'content-type': 'text/plain' }).end('down'),
+  });
+  t.after(() => server.close());
+  const dir = await tempDir(t);
+  const queries = path.join(dir, 'q.jsonl');
+  await writeFile(queries, [JSON.stringify({ query: 'flaky', urls: [server.url + '/flaky.html'] }), JSON.stringify({ query: 'down', urls: [server.url + '/down.html'] })].join('\n') + '\n');
+  const config = path.join(dir, 'config.yaml');
+  await writeFile(config, 'crawl:\n  maxRetries: 1\n  maxAttempts: 4\n');
+  const store = path.join(dir, 'store');
+  const args = ['--store', store, '--config', config, 'crawl', '--queries', queries, '--search', 'seeds', '--site', server.url + '/'];
+  const doneAndFetch = async (url: string): Promise<[boolean[], Fetch | undefined]> => {
+    const db = await CorpusStore.open(store);
+    try {
+      const done: boolean[] = [];
+      for await (const q of db.iterate('queries')) done.push(await db.isStageDone('crawl', q.id));
+      return [done, await db.get('fetches', pageFetchIdOf(url))];
+    } finally {
+      await db.close();
+    }
+  };
+
+  const first = await runCli(args);
+  assert.equal(first.code, 1, first.stderr);
+  const [doneFirst, flakyFirst] = await doneAndFetch(server.url + '/flaky.html');
+  assert.deepEqual(doneFirst, [false, false]);
+  assert.deepEqual([flakyFirst?.outcome, flakyFirst?.reason, flakyFirst?.attempts], ['failed', 'http-503', 2]);
+
+  const second = await runCli(args);
+  assert.equal(second.code, 0, second.stderr);
+  const [, flakySecond] = await doneAndFetch(server.url + '/flaky.html');
+  assert.equal(flakySecond?.outcome, 'ok', 'the next run fetched the page that failed transiently');
+  const [doneSecond, down] = await doneAndFetch(server.url + '/down.html');
+  assert.deepEqual([down?.outcome, down?.reason, down?.attempts], ['failed', 'http-502 (final after 4 attempts)', 4]);
+  assert.deepEqual(doneSecond.sort(), [true, true], 'a failure that is final no longer holds its query open');
 });

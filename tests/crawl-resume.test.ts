@@ -8,41 +8,14 @@ import { test } from 'node:test';
 import { CORPORA, ROOT, runCli } from './helpers/cli.js';
 import { startStaticServer } from './helpers/static-server.js';
 import { tempDir } from './helpers/temp.js';
-import { CorpusStore, type IndexName, type RecordKind } from '../storage/index.js';
+import { crawlSnapshot } from './helpers/crawl-snapshot.js';
+import { CorpusStore } from '../storage/index.js';
 
 const MIRROR = path.join(CORPORA, 'wiki-ray-charles');
 const ARTICLES = [
   ['Ray Charles and his band', ['Ray_Charles', 'The_Raelettes', 'Hit_the_Road_Jack', 'A_Man_And_His_Soul', 'Georgia_on_My_Mind', 'Crying_Time']],
   ['Songs Ray Charles covered', ['America_the_Beautiful', 'Baby_Grand', 'Betty_Carter', 'Busted_(Ray_Charles_song)', 'Come_Back_Baby', 'Ray_Charles']],
 ] as const;
-
-/** Everything the crawl wrote, as comparable sets (fetch times and attempt counts aside). */
-async function snapshot(dir: string): Promise<Record<string, string[]>> {
-  const db = await CorpusStore.open(dir);
-  try {
-    const out: Record<string, string[]> = {};
-    for (const kind of ['queries', 'hits', 'pages', 'images', 'occurrences'] as RecordKind[]) {
-      const rows: string[] = [];
-      for await (const record of db.iterate(kind)) {
-        const { fetchedAt: _f, createdAt: _c, ...rest } = record as Record<string, unknown>;
-        rows.push(JSON.stringify(rest));
-      }
-      out[kind] = rows;
-    }
-    const fetches: string[] = [];
-    for await (const f of db.iterate('fetches')) fetches.push(`${f.url} ${f.outcome} ${f.pageId ?? f.sha256 ?? f.reason}`);
-    out.fetches = fetches.sort();
-    for (const index of ['query-pages', 'page-occurrences', 'image-occurrences'] as IndexName[]) {
-      const links: string[] = [];
-      for await (const [from, to] of db.links(index)) links.push(`${from} -> ${to}`);
-      out[index] = links;
-    }
-    for await (const q of db.iterate('queries')) assert.equal(await db.isStageDone('crawl', q.id), true, `${q.query} is marked done`);
-    return out;
-  } finally {
-    await db.close();
-  }
-}
 
 test('SIGKILL mid-crawl, then the same command again: same store as an uninterrupted crawl', { timeout: 150_000 }, async (t) => {
   const server = await startStaticServer(MIRROR);
@@ -78,7 +51,7 @@ test('SIGKILL mid-crawl, then the same command again: same store as an uninterru
   const uninterrupted = await runCli(argsFor(reference));
   assert.equal(uninterrupted.code, 0, uninterrupted.stderr);
 
-  const [after, expected] = [await snapshot(killed), await snapshot(reference)];
+  const [after, expected] = [await crawlSnapshot(killed), await crawlSnapshot(reference)];
   assert.ok(expected.pages!.length >= 10 && expected.images!.length >= 20, 'the reference crawl stored the articles and their images');
   for (const key of Object.keys(expected)) assert.deepEqual(after[key], expected[key], key);
 });

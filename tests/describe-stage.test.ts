@@ -247,7 +247,8 @@ test('vision model: when every request fails the stage fails as a whole (exit 1 
   await writeFile(configFile, JSON.stringify({ models: { retryDelayMs: 5, maxRetries: 1 } }));
   const cli = await runCli(['describe', '--store', dir, '--config', configFile], { env: visionEnv(server) });
   assert.equal(cli.code, 1, cli.stderr);
-  assert.match(cli.stderr, /^m2rag: describe: all 1 queries it tried failed \(first: http: .*503/m);
+  // Four 503s in a row (past models.maxConsecutiveFailures) take the endpoint as down: one line naming it.
+  assert.match(cli.stderr, /^m2rag: describe: stopped: the model endpoint http:\/\/127\.0\.0\.1:\d+\/v1 failed \d+ requests in a row \(last: http: .*503/m);
   assert.match(cli.stderr, /^describe: .*failed:http=4 /m);
   assert.doesNotMatch(cli.stderr, /unexpected error|\bat async\b/, 'one line, no stack trace');
   assert.match(cli.stderr, /openai-compatible:stand-in-vl: 4 requests \(0 cached, 4 failed, 4 retries\)/);

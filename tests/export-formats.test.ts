@@ -1,5 +1,5 @@
-// The export writers on a small real LevelDB store: the M2RAG layout writes only kept elements
-// (and everything, with null scores, for an unscored query), ShareGPT takes only generations whose
+// The export writers on a small real LevelDB store: the M2RAG dev-set layout writes every element
+// with its score and validity (an unscored split holds 0, labelled under the extra key), ShareGPT takes only generations whose
 // image metrics all reach the minimum, jsonl lists every element with its decision, and a dataset
 // card names counts, thresholds and the methods used.
 import assert from 'node:assert/strict';
@@ -47,7 +47,7 @@ async function fixture(dir: string): Promise<{ store: CorpusStore; imageId: stri
     });
     b.put('evalResults', {
       id: `e-${id}`, queryId: 'q1', generationId: id, failed: {}, method: 'llm-judge', provenance: PROVENANCE,
-      metrics: { imageCoherence: coherence, helpfulness: 0.8, reference: 0.7, imageRecall: 1 },
+      metrics: { image_coherence: coherence, image_helpfulness: 0.8, image_reference: 0.7, image_recall: 1 },
     });
   }
   await b.write();
@@ -56,24 +56,29 @@ async function fixture(dir: string): Promise<{ store: CorpusStore; imageId: stri
 
 const settings = { 'Keep thresholds': { minChunkScore: 3, minImageScore: 3 } };
 
-test('m2rag layout: kept elements with scores, unscored queries with null scores, image files beside, a card', async (t) => {
+test('m2rag layout: every split and image with its score and validity, unscored splits at 0 labelled as such, image files beside, a card', async (t) => {
   const dir = await tempDir(t);
   const { store, imageId } = await fixture(dir);
   t.after(() => store.close());
+  await store.addStageStats('score', {}, { score: { minChunkScore: 3, minImageScore: 3 } });
   const out = path.join(dir, 'out');
   const summary = await exportDataset(store, { format: 'm2rag', outDir: out, sharegptMinMetric: 0.7, settings });
-  assert.equal(summary.counts.unscoredQueries, 1);
-  const [q1, q2] = (await readFile(path.join(out, 'm2rag.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-  assert.equal(q1.id, 'q1');
-  assert.deepEqual(q1.webpages[0].splits.map((s: { id: string; score: number }) => [s.id, s.score]), [['p-q1:c0', 7.25]]);
-  assert.deepEqual(q1.webpages[0].splits[0].image_ids, [imageId]);
-  assert.equal(q1.images[0].final_score, 8.5);
-  assert.equal(q1.images[0].description, 'Betty Carter singing');
-  await access(path.join(out, q1.images[0].path));
-  assert.deepEqual(q2.webpages[0].splits.map((s: { score: null }) => s.score), [null, null]);
+  assert.deepEqual([summary.counts.unscoredSplits, summary.counts.levelDefaulted], [2, 2]);
+  const [q1, q2] = (await readFile(path.join(out, 'dev_set.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(Object.keys(q1), ['query_id', 'content', 'webpages', 'aux_images', 'level', 'm2rag']);
+  assert.deepEqual([q1.query_id, q1.level, q1.m2rag.level_source], ['q1', 1, 'default']);
+  const page = q1.webpages[0];
+  // The dropped split is written too, with its score and keep decision under the extra key.
+  assert.deepEqual(page.cleaned_webpage_splits.map((s: { split_id: number; score: number; m2rag: { score: { kept: boolean } } }) => [s.split_id, s.score, s.m2rag.score.kept]), [[0, 7.25, true], [1, 1, false]]);
+  assert.deepEqual(page.images.map((i: { image_id: number; valid: boolean; final_score: number; detailed_image_caption: string }) => [i.image_id, i.final_score, i.detailed_image_caption]), [[0, 8.5, 'Betty Carter singing']]);
+  assert.equal(page.images[0].m2rag.image_sha256, imageId);
+  await access(path.join(out, page.images[0].cached_image_url));
+  // q2 was never scored: its splits hold 0 with `m2rag.score` null, its image no final score, so it is not valid.
+  assert.deepEqual(q2.webpages[0].cleaned_webpage_splits.map((s: { score: number; m2rag: { score: null } }) => [s.score, s.m2rag.score]), [[0, null], [0, null]]);
+  assert.deepEqual([q2.webpages[0].images[0].final_score, q2.webpages[0].images[0].valid], [null, false]);
   const card = await readFile(path.join(out, 'README.md'), 'utf8');
-  assert.match(card, /\| unscoredQueries \| 1 \|/);
-  assert.match(card, /\| minChunkScore \| 3 \|/);
+  assert.match(card, /\| levelDefaulted \| 2 \|/);
+  assert.match(card, /### score[\s\S]*\| score\.minChunkScore \| 3 \|/);
   assert.match(card, /scores: chunk: bm25-embedding \(embedded:test\) \| 2 \|/);
 });
 
@@ -84,7 +89,7 @@ test('ShareGPT takes only generations whose image metrics are all at least 0.7; 
   const out = path.join(dir, 'sharegpt');
   const summary = await exportDataset(store, { format: 'sharegpt', outDir: out, sharegptMinMetric: 0.7, settings });
   assert.equal(summary.counts.taken, 1);
-  assert.equal(summary.counts['left out: below-minimum:imageCoherence'], 1);
+  assert.equal(summary.counts['left out: below-minimum:image_coherence'], 1);
   const records = JSON.parse(await readFile(path.join(out, 'sharegpt.json'), 'utf8'));
   assert.deepEqual(records, [
     {

@@ -169,6 +169,52 @@ test('a slow server times out, a dropped connection and a closed port are report
   await assert.rejects(offline.llm!.chat({ messages: [{ role: 'user', content: 'x' }] }), (error: unknown) => (error as ModelRequestError).kind === 'unreachable' && /ECONNREFUSED/.test((error as Error).message));
 });
 
+test('a refused connection is not retried; after maxConsecutiveFailures in a row the endpoint is down and gets no more requests', async (t) => {
+  const closed = await startOpenAiServer({});
+  const url = closed.url;
+  await closed.close();
+  const store = await CorpusStore.open(await tempDir(t));
+  t.after(() => store.close());
+  const offline = await loadModels(configWith({ maxRetries: 3, maxConsecutiveFailures: 3 }), store, { env: { M2RAG_LLM_URL: url, M2RAG_LLM_MODEL: 'm' } });
+  t.after(() => offline.dispose());
+  for (let i = 0; i < 3; i++) {
+    assert.equal(offline.endpointDown!(), undefined);
+    await assert.rejects(offline.llm!.chat({ messages: [{ role: 'user', content: `x${i}` }] }), (error: unknown) => (error as ModelRequestError).kind === 'unreachable');
+  }
+  assert.equal(offline.usage()['openai-compatible:m']!.retries, 0);
+  const down = offline.endpointDown!();
+  assert.ok(down?.includes(url) && down.includes('ECONNREFUSED') && down.includes('3 requests in a row'), down);
+  // The vision model on the same server is down with it; neither sends another request.
+  for (const model of [offline.llm!, offline.vision!]) {
+    await assert.rejects(model.chat({ messages: [{ role: 'user', content: 'again' }] }), (error: unknown) => (error as ModelRequestError).kind === 'endpoint-down');
+  }
+});
+
+test('5xx keeps its bounded retries; a success resets the run of failures, and malformed replies do not count toward it', async (t) => {
+  const { server, models } = await setup(
+    t,
+    {
+      chat: (req) => {
+        const prompt = userContent(req).text;
+        if (prompt === 'fine') return chatReply('ok');
+        if (prompt === 'garbled') return { raw: 'not json', status: 200 };
+        return errorReply(503, 'overloaded');
+      },
+    },
+    { maxRetries: 1, maxConsecutiveFailures: 2 },
+  );
+  const ask = (content: string) => models.llm!.chat({ messages: [{ role: 'user', content }] });
+  await assert.rejects(ask('busy 1'), /503/);
+  await ask('fine');
+  await assert.rejects(ask('garbled'), (error: unknown) => (error as ModelRequestError).kind === 'malformed');
+  await assert.rejects(ask('busy 2'), /503/);
+  assert.equal(models.endpointDown!(), undefined);
+  await assert.rejects(ask('busy 3'), /503/);
+  assert.match(models.endpointDown!() ?? '', /failed 2 requests in a row \(last: http: .* answered 503/);
+  // Each 503 was tried twice (maxRetries 1): 2 + 1 + 1 + 2 + 2.
+  assert.equal(server.requestsTo('chat').length, 8);
+});
+
 test('embeddings endpoint: batched requests, replies ordered by index, vectors normalized and cached', async (t) => {
   const { server, models } = await setup(
     t,

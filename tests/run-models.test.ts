@@ -1,23 +1,18 @@
 // The model-judged paths against a local stand-in for a remote OpenAI-compatible API
 // (tests/helpers/openai-server.ts): M2RAG rubric scoring, RagVL Yes/No reranking, the run stage
-// (single- and multi-stage generation), the eval stage with an LLM judge (every metric checked
-// against its value worked out by hand) and the ShareGPT export, on a real LevelDB store holding
+// (ragvl; single, multi and mllm are in run-generation.test.ts), the eval stage with an LLM judge
+// (every metric checked against its value worked out by hand) and the ShareGPT export, on a real LevelDB store holding
 // real images from the Wikipedia mirror. Bad replies (no integer, no Yes/No token, a citation of an
 // image that does not exist) must be counted, never crash, never score 0.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { test } from 'node:test';
 import { loadModels } from '../src/models/registry.js';
-import { formatEvalReport } from '../src/cli/commands/eval.js';
-import { EvalStage, judgeNameOf, summarizeEvaluation } from '../src/runner/evaluate.js';
 import { rerank } from '../src/runner/rerank.js';
 import { RunStage } from '../src/runner/run.js';
 import { runStage } from '../src/core/stage.js';
 import { createScoreStage } from '../scorers/score-stage.js';
-import { exportDataset } from '../storage/export/index.js';
 import { chatReply, startOpenAiServer, userContent, type ScriptedReply } from './helpers/openai-server.js';
-import { buildRunFixture, CAPTIONS, PAGE_ID, standInConfig, subjectOf, type ImageName } from './helpers/run-fixture.js';
+import { buildRunFixture, CAPTIONS, PAGE_ID, scoreRunFixture, standInConfig, subjectOf, type ImageName } from './helpers/run-fixture.js';
 import { servicesFor } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 import { chunkIdOf, generationIdOf, scoreIdOf } from '../storage/index.js';
@@ -130,12 +125,9 @@ function fullScript(request: Parameters<typeof subjectOf>[0]): ScriptedReply {
     const logprobs: Record<string, Record<string, number>> = { piano: { Yes: -0.05, No: -3 }, georgia: { Yes: -0.5, No: -1.5 }, logo: { Yes: -3, No: -0.05 } };
     return chatReply('Yes', { logprobs: logprobs[subject] });
   }
-  if (subject !== 'text') return chatReply(`Score: ${{ piano: 9, georgia: 8, logo: 2 }[subject]}`);
+  if (subject !== 'text') return chatReply(`Score: ${{ piano: 9, georgia: 8, logo: 2, poster: 0 }[subject]}`);
   if (text.startsWith('Scale:')) return chatReply('7');
   if (text.startsWith('Answer the question using the web page passages and the images')) return chatReply(SINGLE_ANSWER);
-  if (text.startsWith('Answer the question using the web page passages below')) return chatReply('Ray Charles was a pianist.\n\nHe learned the piano at three.');
-  if (text.includes('Before which paragraph')) return chatReply(text.includes('Image: Ray Charles playing') ? 'Paragraph 2' : '0');
-  if (text.startsWith('Rewrite this paragraph')) return chatReply('As the image shows, he learned the piano at three.');
   if (text.includes('Rate the fluency')) return chatReply('Fluent. 8');
   if (text.includes('Rate how relevant')) return chatReply('9');
   if (text.includes('how coherent')) return chatReply('8');
@@ -146,7 +138,7 @@ function fullScript(request: Parameters<typeof subjectOf>[0]): ScriptedReply {
   return chatReply('unexpected prompt');
 }
 
-test('run stage (single and multi stage), eval stage with an LLM judge: every metric its hand-computed value; the ShareGPT export', async (t) => {
+test('run stage (ragvl) with an LLM: reranked inputs, parsed citations, the stored answer', async (t) => {
   const dir = await tempDir(t);
   const fixture = await buildRunFixture(dir);
   t.after(() => fixture.store.close());
@@ -159,11 +151,11 @@ test('run stage (single and multi stage), eval stage with an LLM judge: every me
   const imageScores = await fixture.store.getMany('scores', [piano, georgia, logo].map((id) => scoreIdOf(fixture.queryId, 'image', id)));
   assert.deepEqual(imageScores.map((score) => score!.finalScore), [9, 8, 2]);
 
-  const single = await runStage(new RunStage({ strategy: 'single' }), fixture.store, { services, config });
+  const single = await runStage(new RunStage({ strategy: 'ragvl' }), fixture.store, { services, config });
   assert.deepEqual([single.queries, single.failed, single.counts.generations], [1, 0, 1]);
   assert.equal(single.counts['citations-repeated'], 1);
   assert.equal(single.counts['citations-out-of-range'], 1);
-  const generation = (await fixture.store.get('generations', generationIdOf(fixture.queryId, 'single', 'llm-single-stage')))!;
+  const generation = (await fixture.store.get('generations', generationIdOf(fixture.queryId, 'ragvl', 'llm-ragvl')))!;
   assert.equal(generation.status, 'ok');
   assert.deepEqual(generation.inputs.imageIds, [piano, georgia], 'reranked: piano, then the sheet music; the portrait is under the threshold');
   assert.deepEqual(generation.inputs.chunkIds, [0, 1, 2].map((i) => chunkIdOf(PAGE_ID, i)));
@@ -175,67 +167,22 @@ test('run stage (single and multi stage), eval stage with an LLM judge: every me
   assert.ok(generation.usage!.promptTokens > 0);
   assert.equal(generation.retrieval!.rerankMethod, 'ragvl-yes-no');
 
-  // The query is done for `run`; another strategy over it is a forced redo.
-  const multi = await runStage(new RunStage({ strategy: 'multi' }), fixture.store, { services, config, force: true });
-  assert.deepEqual([multi.counts['images-placed'], multi.counts['images-not-placed']], [1, 1]);
-  const multiGeneration = (await fixture.store.get('generations', generationIdOf(fixture.queryId, 'multi', 'llm-multi-stage')))!;
-  assert.equal(
-    multiGeneration.output,
-    'Ray Charles was a pianist.\n\n![Ray Charles playing a grand piano on stage](images/1.jpg)\n*Figure 1: Ray Charles playing a grand piano on stage*\n\nAs the image shows, he learned the piano at three.',
-  );
-
-  const labels = new Map([[fixture.queryId, { relevantImageIds: [piano, logo], answer: 'pianist', keywords: ['piano', 'childhood', 'Georgia', 'organ'] }]]);
-  const evaluated = await runStage(new EvalStage({ strategy: 'single', labels }), fixture.store, { services, config });
-  assert.equal(evaluated.counts['generations-evaluated'], 1);
-  assert.equal(evaluated.counts['failed:judgment-reference'], 1, 'a judge reply without an integer is a failed judgment');
-  assert.equal(await fixture.store.isStageDone('eval', fixture.queryId), false, 'so the query is judged again by the next run');
-
-  const report = await summarizeEvaluation(fixture.store, { judge: judgeNameOf(await services.models()), strategy: 'single' });
-  assert.deepEqual([report.generations, report.notEvaluated, report.judge], [1, 0, 'openai-compatible:stand-in']);
-  const mean = (metric: string) => report.m2rag[metric]!.mean;
-  assert.equal(mean('fluency'), 0.8);
-  assert.equal(mean('relevance'), 0.9);
-  assert.equal(mean('imageCoherence'), 0.8);
-  assert.equal(mean('helpfulness'), 0.7);
-  assert.deepEqual(report.m2rag.reference, { mean: undefined, n: 0, failed: 1 });
-  // Passages in retrieval order: useful, not useful (the signature song), useful: (1/1 + 2/3) / 2.
-  assert.ok(Math.abs(mean('contextPrecision')! - 5 / 6) < 1e-12);
-  // Two statements ("He was a pianist." is too short), the Georgia one unsupported.
-  assert.equal(mean('faithfulness'), 0.5);
-  // Both inputs scored ≥ 8 (9 and 8), one cited.
-  assert.equal(mean('imageRecall'), 0.5);
-  assert.ok(Math.abs(mean('overall')! - (0.8 + 0.9 + 5 / 6 + 0.5 + 0.8 + 0.7 + 0.5) / 7) < 1e-12);
-  // Relevant = piano and the portrait: one of the two inputs, both among the three candidates.
-  assert.deepEqual(report.retrieval, { labels: 'labels-file', n: 2, k: 3, precision: 0.5, recall: 0.5, f1: 0.5, recallAtK: 1, queries: 1 });
-  // "pianist" is not the whole answer; piano, childhood and Georgia are in it, organ is not.
-  assert.deepEqual(report.qa, { exactMatch: 0, keywordAccuracy: 0.75, queries: 1 });
-  assert.deepEqual(report.failedReasons, { 'reference: no integer in reply': 1 });
-  const table = formatEvalReport(report);
-  assert.match(table, /^reference\s+—\s+0\s+1$/m);
-  assert.match(table, /^fluency\s+0\.800\s+1\s+0$/m);
-  assert.match(table, /^contextPrecision\s+0\.833\s+1\s+0$/m);
-  assert.match(table, /^overall\s+0\.719\s+1\s+0$/m);
-
-  // ShareGPT takes only generations whose image metrics are all ≥ 0.7: the single-stage one lacks `reference`.
-  const out = path.join(dir, 'sharegpt');
-  const summary = await exportDataset(fixture.store, { format: 'sharegpt', outDir: out, sharegptMinMetric: 0.7, settings: {} });
-  assert.equal(summary.counts.taken, 0);
-  assert.equal(summary.counts['left out: metric-missing:reference'], 1);
-  assert.equal(summary.counts['left out: not-evaluated'], 1);
-  assert.deepEqual(JSON.parse(await readFile(path.join(out, 'sharegpt.json'), 'utf8')), []);
+  // Judging this answer is tests/eval-judge.test.ts's subject (the M2RAG protocol, per cited image).
 });
 
 test('an adaptive threshold needs a dev set with both correct and incorrect candidates: otherwise one clear error', async (t) => {
   const fixture = await buildRunFixture(await tempDir(t));
   t.after(() => fixture.store.close());
+  await scoreRunFixture(t, fixture);
   const server = await startOpenAiServer({
     chat: (request): ScriptedReply => chatReply('Yes', { logprobs: subjectOf(request) === 'piano' ? { Yes: -0.1, No: -2.5 } : { Yes: -2.5, No: -0.1 } }),
   });
   t.after(() => server.close());
   const config = standInConfig(server.url);
   const stage = new RunStage({ strategy: 'text', devLabels: new Map([[fixture.queryId, { relevantImageIds: [fixture.imageIds.piano] }]]) });
+  // Only the two images the score stage kept are candidates (the portrait it dropped is not): one correct, one incorrect.
   await assert.rejects(
     runStage(stage, fixture.store, { services: servicesFor(t, config, fixture.store), config }),
-    /dev set: cannot compute a threshold: need at least 2 correct and 2 incorrect labelled scores \(got 1 and 2\)/,
+    /dev set: cannot compute a threshold: need at least 2 correct and 2 incorrect labelled scores \(got 1 and 1\)/,
   );
 });

@@ -26,6 +26,7 @@ const samples: { [K in RecordKind]: RecordOf<K> } = {
   evalResults: { id: 'e1', queryId: 'q1', generationId: 'g1', metrics: { fluency: 0.8 }, failed: {}, method: 'llm-judge', provenance },
   stageMarkers: { stage: 'crawl', queryId: 'q1', doneAt: at, counts: { pages: 1 } },
   modelCache: { inputHash: 'abc', provider: 'test', model: 'none', response: { text: 'hi' }, at },
+  ratings: { id: 'r1', rater: 'ana', at, target: { kind: 'generation', generationId: 'g1', queryId: 'q1', metric: 'fluency' }, value: 4 },
 };
 
 test('every record kind round-trips through LevelDB', async (t) => {

@@ -26,3 +26,19 @@ export function failureOf(error: unknown): FailureInfo {
   if (code && NETWORK_CODES.has(code)) return { outcome: 'failed', reason: `network: ${code}`, retryable: true };
   return { outcome: 'failed', reason: `error: ${message.split('\n')[0]!.slice(0, 200)}`, retryable: true };
 }
+
+/** Whether a recorded failure may pass on a later attempt: network errors, timeouts, 429 and 5xx. */
+export function isTransient(reason: string | undefined, httpStatus?: number): boolean {
+  if (httpStatus === 429 || (httpStatus !== undefined && httpStatus >= 500)) return true;
+  return reason !== undefined && /^(network|timeout|http-429|http-5\d\d)/.test(reason);
+}
+
+/**
+ * The reason and attempt count a failure is recorded with, and whether its query should stay open
+ * for the next run (a transient failure below `maxAttempts` across runs) or it is final.
+ */
+export function settleFailure(reason: string, httpStatus: number | undefined, attempts: number, maxAttempts: number): { reason: string; attempts: number; retryLater: boolean } {
+  if (!isTransient(reason, httpStatus)) return { reason, attempts, retryLater: false };
+  if (attempts < maxAttempts) return { reason, attempts, retryLater: true };
+  return { reason: `${reason} (final after ${attempts} attempts)`, attempts, retryLater: false };
+}

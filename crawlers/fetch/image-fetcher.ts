@@ -8,7 +8,7 @@ import { imageFetchIdOf, sha256Hex, type CorpusStore, type Fetch, type Image, ty
 import type { RobotsCache } from '../net/robots.js';
 import { readBody, safeFetch, type SafeFetchOptions } from '../net/safe-http.js';
 import { sniffImageType } from '../net/sniff.js';
-import { failureOf } from './failure.js';
+import { failureOf, settleFailure } from './failure.js';
 
 export interface ImageFetchOutcome {
   fetch: Fetch;
@@ -18,12 +18,16 @@ export interface ImageFetchOutcome {
   bytes?: Buffer;
   /** True when the URL was already fetched (stored or earlier in this run). */
   reused: boolean;
+  /** A transient failure below `maxAttempts`: its query stays open so the next run fetches it again. */
+  retryLater?: boolean;
 }
 
 export interface ImageFetcherOptions {
   fetch: SafeFetchOptions;
   robots?: RobotsCache;
   maxRetries: number;
+  /** Attempts across runs after which a transient failure is final. */
+  maxAttempts: number;
   retryBaseMs?: number;
 }
 
@@ -42,6 +46,7 @@ export function putImageOutcome(batch: StoreBatch, outcome: ImageFetchOutcome, o
     counts.add('images-stored');
   }
   if (outcome.imageId) counts.add(`${label}s-ok`);
+  else if (outcome.retryLater) counts.fail(`${label}-${outcome.fetch.reason ?? 'failed'}`);
   else counts.drop(`${label}-${(outcome.fetch.reason ?? 'failed').split(/[: ]/)[0]}`);
 }
 
@@ -90,6 +95,11 @@ export class ImageFetcher {
       return { fetch: { id, url, kind: 'image', outcome: 'skipped', reason: 'robots-disallowed', at: at() }, reused: false };
     }
     const maxAttempts = this.options.maxRetries + 1;
+    const earlier = stored?.outcome === 'failed' ? (stored.attempts ?? 0) : 0;
+    const failed = (fields: Omit<Fetch, 'id' | 'url' | 'kind' | 'outcome' | 'at' | 'reason' | 'attempts'>, reason: string, attempt: number): ImageFetchOutcome => {
+      const settled = settleFailure(reason, fields.httpStatus, earlier + attempt, this.options.maxAttempts);
+      return { fetch: { id, url, kind: 'image', outcome: 'failed', ...fields, reason: settled.reason, attempts: settled.attempts, at: at() }, reused: false, retryLater: settled.retryLater };
+    };
     for (let attempt = 1; ; attempt++) {
       try {
         const response = await safeFetch(url, this.options.fetch);
@@ -100,10 +110,7 @@ export class ImageFetcher {
           continue;
         }
         if (response.statusCode !== 200) {
-          return {
-            fetch: { id, url, kind: 'image', outcome: 'failed', httpStatus: response.statusCode, reason: `http-${response.statusCode}`, contentType: headerType, finalUrl: response.url, attempts: attempt, at: at() },
-            reused: false,
-          };
+          return failed({ httpStatus: response.statusCode, contentType: headerType, finalUrl: response.url }, `http-${response.statusCode}`, attempt);
         }
         const mime = sniffImageType(bytes);
         if (!mime) {
@@ -128,6 +135,7 @@ export class ImageFetcher {
           await sleep((this.options.retryBaseMs ?? 250) * 2 ** (attempt - 1));
           continue;
         }
+        if (failure.outcome === 'failed') return failed({ httpStatus: failure.httpStatus }, failure.reason, attempt);
         return { fetch: { id, url, kind: 'image', outcome: failure.outcome, reason: failure.reason, httpStatus: failure.httpStatus, attempts: attempt, at: at() }, reused: false };
       }
     }

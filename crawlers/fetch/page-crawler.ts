@@ -1,44 +1,37 @@
-// The page spider for one query: Crawlee owns the queue (persisted in the store directory, so a
-// killed run resumes), concurrency, retries and parsing; this file is the per-page logic. Each
-// page, its image occurrences and the images fetched for it are written in one atomic batch, and
-// every URL ends in a Fetch record: ok, failed or skipped, with its reason.
-import * as cheerio from 'cheerio';
+// The page spider of a crawl-stage run: ONE Crawlee crawler and queue for every query's pages, so
+// requests of many queries share the pool (per-host limits and robots hold across them, and no
+// query waits for the slowest request of another). Crawlee owns the queue, concurrency, retries and
+// parsing; this file is the per-page logic and the bookkeeping of which query a request belongs to.
+// Each page, its image occurrences and the images fetched for it are written in one atomic batch,
+// and every URL ends in a Fetch record: ok, failed or skipped, with its reason. A query's crawl
+// resolves once all of its requests (and the meta-refresh targets they led to) have settled.
 import type { CheerioAPI } from 'cheerio';
 import { CheerioCrawler, type Configuration, type RequestQueue, type Request, type RequestOptions } from '@crawlee/cheerio';
 import type { PlaywrightCrawler } from '@crawlee/playwright';
-import type { Route } from 'playwright-core';
 import pLimit from 'p-limit';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../src/core/config.js';
 import type { StageCounts } from '../../src/core/stage.js';
-import { pageFetchIdOf, pageIdOf, stableId, type CorpusStore, type Fetch, type SearchHit, type StoreBatch } from '../../storage/index.js';
+import { pageFetchIdOf, pageIdOf, type CorpusStore, type Fetch, type SearchHit, type StoreBatch } from '../../storage/index.js';
 import { findPageImages, pageOccurrenceOf } from '../../src/core/markup/page-images.js';
 import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
 import type { RobotsCache } from '../net/robots.js';
 import type { SafeFetchOptions } from '../net/safe-http.js';
 import { RefusedUrlError, type UrlPolicy } from '../net/url-policy.js';
-import { CHROMIUM_ARGS } from './chromium.js';
-import { failureOf } from './failure.js';
+import { failureOf, settleFailure } from './failure.js';
 import { DetachedRequestQueue } from './detached-queue.js';
 import { canonicalUrlOf, metaRefreshTarget } from './html.js';
-import { periodicGarbageCollection } from './heap.js';
+import type { FetchedPage, PageRequestData } from './fetched-page.js';
 import { putImageOutcome, type ImageFetcher } from './image-fetcher.js';
 
 const MAX_META_REDIRECTS = 10;
 const IMAGES_PER_PAGE_IN_FLIGHT = 4;
-const PAGES_BETWEEN_COLLECTIONS = 100;
-
 
 interface Refusal {
   outcome: 'failed' | 'skipped';
   reason: string;
 }
 
-interface PageRequestData {
-  hitId: string;
-  /** URLs that led here through meta-refresh redirects, oldest first (all get this page's Fetch outcome). */
-  via: string[];
-}
 
 export interface PageCrawlEnv {
   store: CorpusStore;
@@ -51,23 +44,14 @@ export interface PageCrawlEnv {
   chromiumPath?: string;
 }
 
-/** The query being crawled and where its counts go. */
+/** A query being crawled: where its counts go, and its requests not settled yet. */
 interface QueryRun {
   queryId: string;
   counts: StageCounts;
+  pending: number;
+  settled: () => void;
 }
 
-interface FetchedPage {
-  request: Request<PageRequestData>;
-  status: number;
-  finalUrl: string;
-  contentType: string;
-  /** The parsed DOM (Crawlee's own parse for HTTP pages, so nothing is parsed twice). */
-  $: CheerioAPI;
-  rendered: boolean;
-  attempts: number;
-  enqueue(request: RequestOptions<PageRequestData>): Promise<void>;
-}
 
 function failedFetch(url: string, at: string, fields: Omit<Fetch, 'id' | 'url' | 'kind' | 'at'>): Fetch {
   return { id: pageFetchIdOf(url), url, kind: 'page', at, ...fields };
@@ -79,14 +63,45 @@ function putFetches(batch: StoreBatch, data: PageRequestData, url: string, recor
 }
 
 export class PageCrawler {
-  private readonly pageStored = periodicGarbageCollection(PAGES_BETWEEN_COLLECTIONS);
-
   constructor(private readonly env: PageCrawlEnv) {}
 
+  private crawler?: CheerioCrawler | PlaywrightCrawler;
+  private queue?: RequestQueue;
+  private running?: Promise<unknown>;
+  private readonly queries = new Map<string, QueryRun>();
+
+  /** Starts the run's crawler; it waits for requests until `close()`. An abort stops it and settles every open query. */
+  async start(signal: AbortSignal): Promise<void> {
+    // One queue per run, in memory unless crawl.persistQueue: the store's Fetch records are the resume state.
+    const queue = await DetachedRequestQueue.open(`crawl-${process.pid}-${Date.now()}`, { config: this.env.crawleeConfig });
+    const crawler = this.env.config.render ? await this.browserCrawler(queue) : this.httpCrawler(queue);
+    this.queue = queue;
+    this.crawler = crawler;
+    this.running = crawler.run().catch((error: Error) => this.settleAll(`crawler stopped: ${error.message}`));
+    signal.addEventListener('abort', () => {
+      crawler.stop('interrupted');
+      this.settleAll();
+    }, { once: true });
+  }
+
+  async close(): Promise<void> {
+    this.crawler?.stop('the crawl stage is done');
+    await this.running;
+    await this.queue?.drop();
+  }
+
+  /** Ends every open query's wait (its unsettled hits then have no Fetch record, which keeps the query open). */
+  private settleAll(reason?: string): void {
+    for (const run of this.queries.values()) {
+      if (reason) run.counts.fail(`page-crawler: ${reason}`);
+      run.settled();
+    }
+    this.queries.clear();
+  }
+
   /** Fetches the query's web hits (and the pages they redirect to) and stores them. */
-  async crawl(queryId: string, hits: SearchHit[], counts: StageCounts): Promise<void> {
+  async crawl(queryId: string, hits: SearchHit[], counts: StageCounts, signal: AbortSignal): Promise<void> {
     const { store } = this.env;
-    const run: QueryRun = { queryId, counts };
     const toFetch: RequestOptions<PageRequestData>[] = [];
     for (const hit of hits) {
       const stored = await store.get('fetches', pageFetchIdOf(hit.url));
@@ -101,18 +116,30 @@ export class PageCrawler {
         counts.drop(`page-${refusal.reason.split(':')[0]}`);
         continue;
       }
-      toFetch.push({ url: hit.url, uniqueKey: hit.url, userData: { hitId: hit.id, via: [] } });
+      // Keyed by query too: two queries may share a URL, and each must hear its outcome.
+      toFetch.push({ url: hit.url, uniqueKey: `${queryId} ${hit.url}`, userData: { queryId, hitId: hit.id, via: [] } });
     }
-    if (toFetch.length === 0) return;
-    const queueName = `crawl-${stableId(queryId)}`;
-    // A queue left by a killed run still holds its dead requests' locks, which would stall this run
-    // for minutes; the store's Fetch records already say what is done, so start the queue afresh.
-    await (await DetachedRequestQueue.open(queueName, { config: this.env.crawleeConfig })).drop();
-    const queue = await DetachedRequestQueue.open(queueName, { config: this.env.crawleeConfig });
-    await queue.addRequests(toFetch);
-    const crawler = this.env.config.render ? await this.browserCrawler(queue, run) : this.httpCrawler(queue, run);
-    await crawler.run();
-    await queue.drop();
+    if (toFetch.length === 0 || signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      this.queries.set(queryId, { queryId, counts, pending: toFetch.length, settled: resolve });
+      this.queue!.addRequests(toFetch).catch((error: Error) => {
+        counts.fail(`page-queue: ${error.message}`);
+        this.queries.delete(queryId);
+        resolve();
+      });
+    });
+  }
+
+  /** One request of a query has its outcome (or was followed by another, counted before this call). */
+  private settle(data: PageRequestData): void {
+    const run = this.queries.get(data.queryId);
+    if (!run || --run.pending > 0) return;
+    this.queries.delete(data.queryId);
+    run.settled();
+  }
+
+  private runOf(data: PageRequestData): QueryRun | undefined {
+    return this.queries.get(data.queryId);
   }
 
   /** Why `url` must not be fetched (robots.txt, scheme, private address literal), if it must not. */
@@ -130,15 +157,13 @@ export class PageCrawler {
     await this.env.store.batch().link('query-pages', queryId, pageId).put('hits', { ...hit, pageId }).write();
   }
 
-  private commonOptions(queue: RequestQueue, run: QueryRun) {
+  private commonOptions(queue: RequestQueue) {
     const { config } = this.env;
     return {
       requestQueue: queue,
+      keepAlive: true,
       maxConcurrency: config.concurrency,
       minConcurrency: Math.min(config.concurrency, 2),
-      // Start at full concurrency: Crawlee otherwise begins at the minimum and scales up only every
-      // 10 s, which is longer than a query's crawl usually lasts.
-      autoscaledPoolOptions: { desiredConcurrency: config.concurrency },
       maxRequestRetries: config.maxRetries,
       navigationTimeoutSecs: config.requestTimeoutSecs + 5,
       requestHandlerTimeoutSecs: config.requestTimeoutSecs * 4 + 30,
@@ -157,19 +182,25 @@ export class PageCrawler {
         const status = streamed?.statusCode ?? 0;
         const failure = status >= 400 ? { outcome: 'failed' as const, reason: `http-${status}`, httpStatus: status } : failureOf(error);
         const record = { outcome: failure.outcome, reason: failure.reason, httpStatus: failure.httpStatus, attempts: request.retryCount + 1, at: new Date().toISOString() };
-        await this.recordUnstored(run.counts, request.userData as PageRequestData, request.url, record, failure.reason);
+        const data = request.userData as PageRequestData;
+        const run = this.runOf(data);
+        try {
+          if (run) await this.recordUnstored(run.counts, data, request.url, record);
+        } finally {
+          this.settle(data);
+        }
       },
     };
   }
 
-  private httpCrawler(queue: RequestQueue, run: QueryRun): CheerioCrawler {
+  private httpCrawler(queue: RequestQueue): CheerioCrawler {
     return new CheerioCrawler(
       {
-        ...this.commonOptions(queue, run),
+        ...this.commonOptions(queue),
         httpClient: new SafeCrawleeHttpClient({ ...this.env.fetchOptions, maxBytes: this.env.config.maxPageBytes }),
         additionalMimeTypes: ['application/xhtml+xml'],
         requestHandler: async ({ request, response, $, contentType, addRequests }) => {
-          await this.handle(run, {
+          await this.handle({
             request: request as Request<PageRequestData>,
             status: response.statusCode ?? 0,
             finalUrl: request.loadedUrl ?? request.url,
@@ -187,68 +218,31 @@ export class PageCrawler {
   }
 
   /** The browser crawler, loaded only for `--render` so plain crawls never load Playwright. */
-  private async browserCrawler(queue: RequestQueue, run: QueryRun): Promise<PlaywrightCrawler> {
-    const [{ PlaywrightCrawler }, { chromium }] = await Promise.all([import('@crawlee/playwright'), import('playwright-core')]);
-    const policy = this.env.policy;
-    return new PlaywrightCrawler(
-      {
-        ...this.commonOptions(queue, run),
-        launchContext: {
-          launcher: chromium,
-          launchOptions: { executablePath: this.env.chromiumPath, args: CHROMIUM_ARGS, headless: true },
-        },
-        browserPoolOptions: { useFingerprints: false },
-        preNavigationHooks: [
-          async ({ request, page }) => {
-            await policy.checkResolved(request.url);
-            // The crawler fetches images itself; inside the browser only what builds the DOM loads,
-            // and never from a refused address.
-            await page.route('**/*', async (route: Route) => {
-              const target = route.request();
-              if (['image', 'media', 'font'].includes(target.resourceType())) return route.abort();
-              try {
-                await policy.checkResolved(target.url());
-              } catch {
-                return route.abort('blockedbyclient');
-              }
-              return route.continue();
-            });
-          },
-        ],
-        requestHandler: async ({ request, response, page, addRequests }) => {
-          await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined);
-          // Checked again after the fact: redirect hops inside the browser are not routed.
-          await policy.checkResolved(page.url());
-          await this.handle(run, {
-            request: request as Request<PageRequestData>,
-            status: response?.status() ?? 0,
-            finalUrl: page.url(),
-            contentType: (response?.headers()['content-type'] ?? 'text/html').split(';')[0]!.trim(),
-            $: cheerio.load(await page.content()),
-            rendered: true,
-            attempts: request.retryCount + 1,
-            enqueue: async (next) => void (await addRequests([next])),
-          });
-        },
-      },
-      this.env.crawleeConfig,
-    );
+  private async browserCrawler(queue: RequestQueue): Promise<PlaywrightCrawler> {
+    const { createBrowserCrawler } = await import('./browser-crawler.js');
+    return createBrowserCrawler(this.commonOptions(queue), this.env, (page) => this.handle(page));
   }
 
-  private async handle({ queryId, counts }: QueryRun, page: FetchedPage): Promise<void> {
+  /** Stores what a fetched request brought, then settles it for its query (a thrown error is retried by Crawlee first). */
+  private async handle(page: FetchedPage): Promise<void> {
+    const run = this.runOf(page.request.userData);
+    if (!run) return;
+    await this.store(run, page);
+    this.settle(page.request.userData);
+  }
+
+  private async store({ queryId, counts }: QueryRun, page: FetchedPage): Promise<void> {
     const { store } = this.env;
     const data = page.request.userData;
     const url = page.request.url;
     const at = new Date().toISOString();
     const base = { httpStatus: page.status, contentType: page.contentType, finalUrl: page.finalUrl, attempts: page.attempts, at };
     if (page.status >= 400 || page.status === 0) {
-      const reason = `http-${page.status}`;
-      await this.recordUnstored(counts, data, url, { ...base, outcome: 'failed', reason }, reason);
+      await this.recordUnstored(counts, data, url, { ...base, outcome: 'failed', reason: `http-${page.status}` });
       return;
     }
     if (!/html/i.test(page.contentType)) {
-      const reason = `not-html: ${page.contentType}`;
-      await this.recordUnstored(counts, data, url, { ...base, outcome: 'skipped', reason }, reason);
+      await this.recordUnstored(counts, data, url, { ...base, outcome: 'skipped', reason: `not-html: ${page.contentType}` });
       return;
     }
     const $ = page.$;
@@ -272,7 +266,6 @@ export class PageCrawler {
     await this.addPage(counts, batch, $, { pageId, url, canonicalUrl, page, at });
     await batch.write();
     counts.add('pages-stored');
-    this.pageStored();
   }
 
   private async followRefresh(
@@ -292,19 +285,35 @@ export class PageCrawler {
       return;
     }
     // A distinct unique key: the target may also be a hit of its own, and both must be answered.
-    await page.enqueue({ url: target, uniqueKey: `${target} via ${page.request.url}`, userData: { hitId: data.hitId, via } });
+    const run = this.runOf(data);
+    if (run) run.pending++;
+    await page.enqueue({ url: target, uniqueKey: `${data.queryId} ${target} via ${page.request.url}`, userData: { queryId: data.queryId, hitId: data.hitId, via } });
     counts.add('meta-refresh-followed');
   }
 
   /**
    * Records a URL that brought no page: its Fetch outcome (and that of the URLs that redirected to
-   * it), dropped under the part of `reason` before its first ':'.
+   * it), counted under the part of its reason before the first ':'. A transient failure counts its
+   * attempts across runs; below `crawl.maxAttempts` it fails the query (left open for the next run),
+   * after that it is final and dropped like any other.
    */
-  private async recordUnstored(counts: StageCounts, data: PageRequestData, url: string, record: Omit<Fetch, 'id' | 'url' | 'kind'>, reason: string): Promise<void> {
+  private async recordUnstored(counts: StageCounts, data: PageRequestData, url: string, record: Omit<Fetch, 'id' | 'url' | 'kind'>, countAs?: string): Promise<void> {
+    let reason = countAs ?? record.reason ?? 'failed';
+    let retryLater = false;
+    if (record.outcome === 'failed') {
+      const earlier = await this.env.store.get('fetches', pageFetchIdOf(url));
+      const attempts = (earlier?.outcome === 'failed' ? (earlier.attempts ?? 0) : 0) + (record.attempts ?? 1);
+      const settled = settleFailure(record.reason ?? 'failed', record.httpStatus, attempts, this.env.config.maxAttempts);
+      record = { ...record, reason: settled.reason, attempts: settled.attempts };
+      if (!countAs) reason = settled.reason;
+      retryLater = settled.retryLater;
+    }
     const batch = this.env.store.batch();
     putFetches(batch, data, url, record);
     await batch.write();
-    counts.drop(`page-${reason.split(':')[0]}`);
+    const key = `page-${reason.split(/[: ]/)[0]}`;
+    if (retryLater) counts.fail(`${key}: ${url}`);
+    else counts.drop(key);
   }
 
   private async addPage(

@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as cheerio from 'cheerio';
 import pLimit from 'p-limit';
 import { z } from 'zod';
+import { StageFailedError } from '../../src/core/errors.js';
 import { log } from '../../src/core/feedback.js';
 import { Bm25Index } from '../../src/core/text/bm25.js';
 import { stableId, type Query } from '../../storage/index.js';
@@ -40,20 +41,25 @@ function clean(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
+/** What one indexed page contributes: its own entry and the text around each image it uses. */
+interface IndexedPage {
+  page: SiteIndexFile['pages'][number];
+  images: Array<{ url: string; title: string; text: string }>;
+}
+
 /** One crawl of the site: what it found so far and the pages still to visit. */
 class SiteCrawl {
-  readonly index: SiteIndexFile;
   readonly queue: string[] = [];
+  readonly pages: IndexedPage[] = [];
+  readonly failures: SiteIndexFile['failures'] = [];
   private readonly origin: string;
   private readonly seen = new Set<string>();
-  private readonly imageByUrl = new Map<string, SiteIndexFile['images'][number]>();
 
   constructor(
     site: string,
     private readonly options: LocalSiteOptions,
   ) {
     this.origin = new URL(site).origin;
-    this.index = { site, builtAt: new Date().toISOString(), pages: [], images: [], failures: [] };
   }
 
   /** Queues a link once, when it stays within the origin and the page budget. */
@@ -68,20 +74,20 @@ class SiteCrawl {
   async visit(url: string): Promise<void> {
     try {
       if (this.options.robots && !(await this.options.robots.isAllowed(url))) {
-        this.index.failures.push({ url, reason: 'robots-disallowed' });
+        this.failures.push({ url, reason: 'robots-disallowed' });
         return;
       }
       const response = await safeFetch(url, this.options.fetch);
       const type = String(response.headers['content-type'] ?? '');
       if (response.statusCode !== 200 || !/html/i.test(type)) {
         response.body.destroy();
-        this.index.failures.push({ url, reason: response.statusCode !== 200 ? `http-${response.statusCode}` : `not-html: ${type}` });
+        this.failures.push({ url, reason: response.statusCode !== 200 ? `http-${response.statusCode}` : `not-html: ${type}` });
         return;
       }
       const html = (await readBody(response.body)).toString('utf8');
       this.indexPage(cheerio.load(html), response.url);
     } catch (error) {
-      this.index.failures.push({ url, reason: (error as Error).message });
+      this.failures.push({ url, reason: (error as Error).message });
     }
   }
 
@@ -94,26 +100,42 @@ class SiteCrawl {
     }
     $('a[href]').each((_, a) => this.enqueue($(a).attr('href')!, pageUrl));
     const title = clean($('title').first().text()) || clean($('h1').first().text()) || pageUrl;
-    this.indexImages($, pageUrl, title);
+    const images = this.imagesOf($, pageUrl, title);
     $('script, style, noscript').remove();
-    this.index.pages.push({ url: pageUrl, title, text: clean($('body').text()).slice(0, TEXT_CAP) });
+    this.pages.push({ page: { url: pageUrl, title, text: clean($('body').text()).slice(0, TEXT_CAP) }, images });
   }
 
-  /** Each image once, by URL; the text around every use of it is added to its entry. */
-  private indexImages($: cheerio.CheerioAPI, pageUrl: string, title: string): void {
-    for (const image of findPageImages($, pageUrl).images) {
+  /** The text around every use of an image on the page (alt, title, caption, the block it sits in, the page title). */
+  private imagesOf($: cheerio.CheerioAPI, pageUrl: string, title: string): IndexedPage['images'] {
+    return findPageImages($, pageUrl).images.map((image) => {
       const img = $(`img[${OCCURRENCE_ATTRIBUTE}="${image.index}"]`);
       const around = clean(img.closest('figure, .thumb, .thumbinner, p, li, td, div').first().text()).slice(0, 500);
       const text = clean([image.attributes.alt, image.attributes.title, image.attributes.figcaption, around, title].filter(Boolean).join(' '));
-      const known = this.imageByUrl.get(image.url);
-      if (known) known.text = (known.text + ' ' + text).slice(0, IMAGE_TEXT_CAP);
-      else {
-        const entry = { url: image.url, sourcePageUrl: pageUrl, title: image.attributes.alt || title, text: text.slice(0, IMAGE_TEXT_CAP) };
-        this.imageByUrl.set(image.url, entry);
-        this.index.images.push(entry);
-      }
+      return { url: image.url, title: image.attributes.alt || title, text };
+    });
+  }
+}
+
+/**
+ * The index from what the crawl found, independent of the order pages arrived in: pages sorted by
+ * URL (one entry per URL, for pages reached twice through redirects), and each image once, its text
+ * accumulated over its uses in page-URL order before the cap.
+ */
+function buildIndex(site: string, crawl: SiteCrawl): SiteIndexFile {
+  const byUrl = new Map<string, IndexedPage>();
+  for (const indexed of [...crawl.pages].sort((a, b) => (a.page.url < b.page.url ? -1 : a.page.url > b.page.url ? 1 : 0))) {
+    if (!byUrl.has(indexed.page.url)) byUrl.set(indexed.page.url, indexed);
+  }
+  const images = new Map<string, SiteIndexFile['images'][number]>();
+  for (const { page, images: uses } of byUrl.values()) {
+    for (const use of uses) {
+      const known = images.get(use.url);
+      if (known) known.text = (known.text + ' ' + use.text).slice(0, IMAGE_TEXT_CAP);
+      else images.set(use.url, { url: use.url, sourcePageUrl: page.url, title: use.title, text: use.text.slice(0, IMAGE_TEXT_CAP) });
     }
   }
+  const failures = [...crawl.failures].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));
+  return { site, builtAt: new Date().toISOString(), pages: [...byUrl.values()].map((p) => p.page), images: [...images.values()], failures };
 }
 
 /** Crawls the site breadth-first within its origin and returns what the index is built from. */
@@ -127,11 +149,7 @@ export async function crawlSite(site: string, options: LocalSiteOptions): Promis
     const batch = crawl.queue.splice(0, crawl.queue.length);
     await Promise.all(batch.map((url) => limit(() => crawl.visit(url))));
   }
-  // The same page reached under two URLs (HTTP redirects) is indexed once.
-  const pageUrls = new Set<string>();
-  const { index } = crawl;
-  index.pages = index.pages.filter((p) => !pageUrls.has(p.url) && pageUrls.add(p.url));
-  return index;
+  return buildIndex(site, crawl);
 }
 
 async function addSitemap(origin: string, options: LocalSiteOptions, add: (url: string) => void, url = `${origin}/sitemap.xml`, depth = 0): Promise<void> {
@@ -169,6 +187,12 @@ export class LocalSiteSearch implements SearchProvider {
     }
     const started = Date.now();
     const data = await crawlSite(site, options);
+    // An unreachable site is a failed run, never an empty index: nothing is cached, no query is marked done.
+    const entryFailure = data.failures.find((failure) => failure.url === site);
+    if (entryFailure || data.pages.length === 0) {
+      const why = entryFailure ?? data.failures[0];
+      throw new StageFailedError(`--site ${site}: the site could not be indexed (${why ? `${why.url}: ${why.reason}` : 'no HTML pages found'}); check the URL and that its server is running`);
+    }
     log.info({ site, pages: data.pages.length, images: data.images.length, failures: data.failures.length, seconds: (Date.now() - started) / 1000 }, 'local site indexed');
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file + '.tmp', JSON.stringify(data));

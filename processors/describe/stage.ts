@@ -47,6 +47,12 @@ export class DescribeStage implements Stage<ModelServices> {
     return this.method === 'vision-model' ? VISION_PROMPT_VERSION : CONTEXT_TEMPLATE_VERSION;
   }
 
+  settingsOf(ctx: StageContext<ModelServices>): Record<string, unknown> {
+    const { describeMethod, describeMaxTokens } = ctx.config.models;
+    const { contextTokensAbove, contextTokensBelow } = ctx.config.images;
+    return { method: this.method, model: this.modelName(), promptVersion: this.promptVersion(), describeMethod, describeMaxTokens, contextTokensAbove, contextTokensBelow };
+  }
+
   private modelName(): string {
     const models = this.models!;
     return this.method === 'vision-model' ? models.vision!.model : `${models.ocr.model}+${models.textEmbedder.model}`;

@@ -1,12 +1,13 @@
 // Near-duplicate finding over a folder of image files, outside any store: the same decoding,
-// hashing and clustering the `process-images` stage uses, for `m2rag dedup-images`.
+// fingerprints and clustering the `process-images` stage uses, for `m2rag dedup-images`.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { clusterByHash, type ClusterOptions, type HashedItem } from './cluster.js';
 import { decodeImage } from './decode.js';
+import { fingerprintOf, type Fingerprint } from './fingerprint.js';
+import { clusterFingerprints, type NearDuplicateOptions } from './near-dup.js';
 
-export interface DirectoryDedupOptions extends ClusterOptions {
+export interface DirectoryDedupOptions extends NearDuplicateOptions {
   pixelLimit: number;
   concurrency: number;
 }
@@ -34,23 +35,25 @@ export async function dedupDirectory(dir: string, options: DirectoryDedupOptions
   const decodeOptions = { pixelLimit: options.pixelLimit, thumbnailSide: 0, thumbnailFormat: 'jpeg' as const, thumbnailQuality: 85 };
   const results = await Promise.all(
     files.map((file) =>
-      limit(async () => {
+      limit(async (): Promise<{ file: string; fingerprint?: Fingerprint; reason?: string }> => {
         try {
-          return { file, result: await decodeImage(await readFile(path.join(dir, file)), decodeOptions) };
+          const bytes = await readFile(path.join(dir, file));
+          const decoded = await decodeImage(bytes, decodeOptions);
+          if (!decoded.ok) return { file, reason: decoded.reason };
+          return { file, fingerprint: await fingerprintOf(bytes, options.pixelLimit) };
         } catch (error) {
-          return { file, result: { ok: false as const, reason: `unreadable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` } };
+          return { file, reason: `unreadable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
         }
       }),
     ),
   );
-  const hashed: Array<HashedItem & { file: string }> = [];
-  const errors: DirectoryDedupResult['errors'] = [];
-  for (const { file, result } of results) {
-    if (result.ok) hashed.push({ file, phash: result.phash, dhash: result.dhash, centerPhash: result.centerPhash, centerDhash: result.centerDhash });
-    else errors.push({ file, reason: result.reason });
-  }
-  const clusters = clusterByHash(hashed, options)
-    .filter((group) => group.length > 1)
+  const hashed = results.filter((r): r is { file: string; fingerprint: Fingerprint } => r.fingerprint !== undefined);
+  const errors: DirectoryDedupResult['errors'] = results.flatMap((r) => (r.fingerprint ? [] : [{ file: r.file, reason: r.reason! }]));
+  const clusters = clusterFingerprints(
+    hashed.map((r) => r.fingerprint),
+    options,
+  )
+    .clusters.filter((group) => group.length > 1)
     .map((group) => group.map((i) => hashed[i]!.file).sort())
     .sort((a, b) => a[0]!.localeCompare(b[0]!));
   return { clusters, errors, files: files.length };

@@ -125,25 +125,24 @@ export function hammingDistance(a: HashBits, b: HashBits): number {
   return popcount32((a.high ^ b.high) >>> 0) + popcount32((a.low ^ b.low) >>> 0);
 }
 
-/** Side of the greyscale square decoded for hashing: twice the pHash input, so a centre crop keeps detail. */
+/**
+ * Side of the greyscale square decoded for hashing, resampled down to the pHash input. Kept at 64 so
+ * the stored hashes of images decoded before stay comparable with new ones.
+ */
 export const HASH_SOURCE_SIDE = 64;
-/** Share of each side cut off for the centre hashes. */
-export const CENTER_MARGIN = 0.05;
 
 export interface ImageHashes {
   phash: string;
   dhash: string;
-  /** The same hashes of the central 90% (5% border cut), so border-cropped copies still match. */
-  centerPhash: string;
-  centerDhash: string;
 }
 
-/** pHash and dHash of the whole image and of its centre, from 64×64 greyscale pixels. */
+/**
+ * pHash and dHash of the whole image, from 64×64 greyscale pixels. Stored as a record of the decoded
+ * picture; near-duplicate clustering uses the fingerprint's window hashes instead (near-dup.ts).
+ */
 export function imageHashesOf(grey64: Uint8Array): ImageHashes {
   const side = HASH_SOURCE_SIDE;
   if (grey64.length !== side * side) throw new Error(`hashing needs ${side}×${side} greyscale pixels, got ${grey64.length} values`);
   const whole = resampleGrey(grey64, side, { left: 0, top: 0, width: side, height: side }, PHASH_INPUT_SIDE, PHASH_INPUT_SIDE);
-  const margin = side * CENTER_MARGIN;
-  const center = resampleGrey(grey64, side, { left: margin, top: margin, width: side - 2 * margin, height: side - 2 * margin }, PHASH_INPUT_SIDE, PHASH_INPUT_SIDE);
-  return { phash: phashOf(whole), dhash: dhashOf(whole), centerPhash: phashOf(center), centerDhash: dhashOf(center) };
+  return { phash: phashOf(whole), dhash: dhashOf(whole) };
 }

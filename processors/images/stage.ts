@@ -16,7 +16,9 @@ import {
   type Query,
 } from '../../storage/index.js';
 import { buildOccurrenceContext } from './context.js';
-import { chooseRepresentative, clusterByHash } from './cluster.js';
+import { chooseRepresentative } from './cluster.js';
+import { encodeFingerprint, fingerprintFrom, fingerprintOf } from './fingerprint.js';
+import { clusterFingerprints, nearDuplicateOptionsFrom } from './near-dup.js';
 import { decodeImage, type DecodeOptions } from './decode.js';
 import { filterImage, type FilterSettings, type OccurrenceSignals } from './filters.js';
 
@@ -55,7 +57,9 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 /** Decodes an image not decoded yet; returns the updated record, or the same one when nothing was to do. */
 async function normalizeStored(store: CorpusStore, image: Image, options: DecodeOptions, thumbnails: Map<string, Buffer>, counts: StageCounts): Promise<Image> {
-  const decoded = image.decodeError !== undefined || (image.phash !== undefined && (options.thumbnailSide === 0 || image.thumbnailId !== undefined));
+  const decoded =
+    image.decodeError !== undefined ||
+    (image.phash !== undefined && image.fingerprint !== undefined && (options.thumbnailSide === 0 || image.thumbnailId !== undefined));
   if (decoded) {
     counts.add('images-already-normalized');
     return image;
@@ -78,9 +82,13 @@ async function normalizeStored(store: CorpusStore, image: Image, options: Decode
     format: result.format,
     phash: result.phash,
     dhash: result.dhash,
-    centerPhash: result.centerPhash,
-    centerDhash: result.centerDhash,
   };
+  try {
+    updated.fingerprint = encodeFingerprint(await fingerprintOf(bytes, options.pixelLimit));
+  } catch (error) {
+    // The hashes above still stand; the image is only left out of near-duplicate clustering.
+    counts.add(`fingerprint-failed:${reasonKind((error as Error).message)}`);
+  }
   if (result.frames !== undefined) updated.frames = result.frames;
   if (result.colorSpace !== undefined) updated.colorSpace = result.colorSpace;
   if (result.thumbnail === 'original') updated.thumbnailId = image.id;
@@ -178,7 +186,7 @@ async function processQuery(query: Query, ctx: StageContext, counts: StageCounts
 /** Clusters every hashed image in the store; writes cluster fields of the images in this shard that changed. */
 async function clusterCorpus(ctx: StageContext): Promise<void> {
   const { store, config, shard, counts } = ctx;
-  type Member = Pick<Image, 'id' | 'width' | 'height' | 'bytes' | 'fetchedAt' | 'clusterId' | 'representativeId' | 'centerPhash' | 'centerDhash'> & {
+  type Member = Pick<Image, 'id' | 'width' | 'height' | 'bytes' | 'fetchedAt' | 'clusterId' | 'representativeId' | 'fingerprint'> & {
     phash: string;
     dhash: string;
     kept?: boolean;
@@ -196,12 +204,14 @@ async function clusterCorpus(ctx: StageContext): Promise<void> {
       representativeId: image.representativeId,
       phash: image.phash,
       dhash: image.dhash,
-      centerPhash: image.centerPhash,
-      centerDhash: image.centerDhash,
+      fingerprint: image.fingerprint,
       kept: image.filter?.kept,
     });
   }
-  const clusters = clusterByHash(members, { phashThreshold: config.images.phashThreshold, dhashThreshold: config.images.dhashThreshold });
+  const fingerprints = members.map((m) => fingerprintFrom(m.fingerprint));
+  counts.add('images-without-fingerprint', fingerprints.filter((f) => !f).length);
+  const { clusters, stats } = clusterFingerprints(fingerprints, nearDuplicateOptionsFrom(config.images));
+  counts.add('near-duplicate-candidates-verified', stats.verified);
   let batch = store.batch();
   for (const indexes of clusters) {
     const group = indexes.map((i) => members[i]!);
@@ -234,4 +244,5 @@ export const processImagesStage: Stage = {
   name: PROCESS_IMAGES_STAGE,
   runQuery: processQuery,
   finish: clusterCorpus,
+  settingsOf: (ctx) => ({ images: ctx.config.images }),
 };

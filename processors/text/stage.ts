@@ -38,6 +38,10 @@ export class ProcessTextStage implements Stage {
   private chunkPages = new Map<string, { pageId: string; host: string }>();
   private processedThisRun = new Set<string>();
 
+  settingsOf(ctx: StageContext): Record<string, unknown> {
+    return { text: ctx.config.text };
+  }
+
   async setup(ctx: StageContext): Promise<void> {
     const params = minhashParams(ctx.config);
     this.pageIndex = new DedupIndex(params, ctx.config.text.minhashThreshold);

@@ -3,15 +3,17 @@
 import type { Config } from '../core/config.js';
 import { StageFailedError } from '../core/errors.js';
 import { formatCounts, runStage, type Stage, type StageReport } from '../core/stage.js';
-import { stageDependencies } from '../core/stages.js';
+import { INTAKE_STAGE, intakeSkipReason, stageDependencies } from '../core/stages.js';
 import type { ModelServices } from '../models/services.js';
 import type { CorpusStore, Shard } from '../../storage/index.js';
 
-export const BUILD_STEPS = ['crawl', 'process', 'describe', 'score'] as const;
+/** `filter` (query intake) runs only when `filter.enabled` (`build --filter-queries`) is set. */
+export const BUILD_STEPS = ['filter', 'crawl', 'process', 'describe', 'score'] as const;
 export type BuildStep = (typeof BUILD_STEPS)[number];
 
 /** The stages that make up each build step (processing, for example, is text then images). */
 export const STAGES: Record<BuildStep, () => Promise<Stage<ModelServices>[]>> = {
+  filter: async () => [new (await import('../../scorers/query-filter-stage.js')).FilterQueriesStage()],
   crawl: async () => [new (await import('../../crawlers/crawl-stage.js')).CrawlStage()],
   process: async () => {
     const [text, images] = await Promise.all([import('../../processors/text/stage.js'), import('../../processors/images/stage.js')]);
@@ -29,26 +31,53 @@ export interface StageRunOptions {
 }
 
 /**
- * Runs stages in order, printing each stage's counts as it ends. A stage in which every query it
- * tried failed stops the run (exit 1) with the first reason; partial failures are counted and retried
- * by the next run.
+ * Runs stages in order, printing each stage's counts as it ends. A stage stops the run (exit 1) with
+ * one line when every query it tried failed, when a model endpoint is down (it stops at once), or
+ * when more of its model calls failed than `models.maxFailureRate` allows. Partial failures are
+ * counted and retried by the next run. Queries the intake filter rejected are skipped after it.
  */
 export async function runStages(store: CorpusStore, config: Config, stages: readonly Stage<ModelServices>[], options: StageRunOptions): Promise<StageReport[]> {
   const reports: StageReport[] = [];
+  const services = options.services;
   for (const stage of stages) {
-    const report = await runStage(stage, store, { config, shard: options.shard, force: options.force, services: options.services, ...stageDependencies(stage.name) });
+    const before = services.modelCalls?.() ?? { requests: 0, failed: 0 };
+    const report = await runStage(stage, store, {
+      config,
+      shard: options.shard,
+      force: options.force,
+      services,
+      ...stageDependencies(stage.name, { intakeFilter: config.filter.enabled }),
+      skip: stage.name === INTAKE_STAGE ? undefined : intakeSkipReason,
+      halted: () => services.halted?.(),
+    });
     process.stderr.write(formatCounts(report) + '\n');
     reports.push(report);
+    if (report.halted) throw new StageFailedError(`${stage.name}: stopped: ${report.halted}`);
     if (report.queries > 0 && report.failed === report.queries) {
       throw new StageFailedError(`${stage.name}: all ${report.failed} queries it tried failed (first: ${report.firstFailure}); fix the cause and run the same command again`);
+    }
+    const after = services.modelCalls?.() ?? before;
+    const requests = after.requests - before.requests;
+    const failed = after.failed - before.failed;
+    if (requests > 0 && failed / requests > config.models.maxFailureRate) {
+      throw new StageFailedError(
+        `${stage.name}: ${failed} of ${requests} model calls failed (${percent(failed / requests)}, above the allowed ${percent(config.models.maxFailureRate)}; first: ${report.firstFailure ?? 'see the counts above'}); fix the cause and run the same command again, or raise --max-failure-rate`,
+      );
     }
   }
   return reports;
 }
 
+function percent(share: number): string {
+  return `${Math.round(share * 1000) / 10}%`;
+}
+
 /** Runs the stages of the given build steps in order (see runStages). */
 export async function runBuildSteps(store: CorpusStore, config: Config, steps: readonly BuildStep[], options: StageRunOptions): Promise<StageReport[]> {
   const reports: StageReport[] = [];
-  for (const step of steps) reports.push(...(await runStages(store, config, await STAGES[step](), options)));
+  for (const step of steps) {
+    if (step === 'filter' && !config.filter.enabled) continue;
+    reports.push(...(await runStages(store, config, await STAGES[step](), options)));
+  }
   return reports;
 }

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { UserError } from './errors.js';
+import { RUN_STRATEGIES } from './stages.js';
 
 export const ConfigSchema = z
   .object({
@@ -23,13 +24,15 @@ export const ConfigSchema = z
         /** Memory Crawlee's autoscaling keeps the crawl under (it lowers concurrency near it), in MB. */
         memoryMbytes: z.number().int().positive().default(512),
         /**
-         * Write Crawlee's request queue to `<store>/crawlee` as it runs. Resuming does not need it (the
-         * store's hits and Fetch records are the resume state); turning it off makes crawls ~1.6× faster.
+         * Write Crawlee's request queue to `<store>/crawlee` as it runs (for debugging). Resuming does not
+         * read it (the store's hits and Fetch records are the resume state), and it makes crawls ~1.6× slower.
          */
-        persistQueue: z.boolean().default(true),
+        persistQueue: z.boolean().default(false),
         perDomainConcurrency: z.number().int().positive().default(4),
         perDomainDelayMs: z.number().int().nonnegative().default(0),
         maxRetries: z.number().int().nonnegative().default(2),
+        /** Attempts across runs after which a transient failure (network, timeout, 429, 5xx) is final; until then its query stays open. */
+        maxAttempts: z.number().int().positive().default(6),
         requestTimeoutSecs: z.number().positive().default(30),
         maxPageBytes: z.number().int().positive().default(10 * 1024 * 1024),
         maxImageBytes: z.number().int().positive().default(20 * 1024 * 1024),
@@ -64,9 +67,12 @@ export const ConfigSchema = z
         maxAspectRatio: z.number().positive().default(5),
         decodePixelLimit: z.number().int().positive().default(100_000_000),
         thumbnailSide: z.number().int().positive().default(512),
+        /** Largest window-hash Hamming distance between an image and a window of another for the pair to be verified. */
         phashThreshold: z.number().int().nonnegative().default(10),
-        /** A near-duplicate pair must also be this close in dHash (a second opinion against look-alikes). */
-        dhashThreshold: z.number().int().nonnegative().default(20),
+        /** Smallest grey correlation of a verified near-duplicate pair, after aligning the window. */
+        dedupMinCorrelation: z.number().min(-1).max(1).default(0.85),
+        /** Largest share of colour cells that may disagree in a near-duplicate pair (overlays, watermarks). */
+        dedupMaxColourDisagreement: z.number().min(0).max(1).default(0.15),
         minLayoutScore: z.number().default(2),
         thumbnailFormat: z.enum(['jpeg', 'webp']).default('jpeg'),
         thumbnailQuality: z.number().int().min(1).max(100).default(85),
@@ -105,6 +111,10 @@ export const ConfigSchema = z
         describeMethod: z.enum(['auto', 'vision-model', 'context-template']).default('auto'),
         /** Cache model responses in the store (re-runs then cost nothing). */
         cache: z.boolean().default(true),
+        /** Failed requests in a row (each after its retries) after which an endpoint is taken as down and the stage stops. */
+        maxConsecutiveFailures: z.number().int().positive().default(3),
+        /** Share of a stage's model calls that may fail before the command ends non-zero (`--max-failure-rate`). */
+        maxFailureRate: z.number().min(0).max(1).default(0.1),
       })
       .strict()
       .prefault({}),
@@ -122,7 +132,20 @@ export const ConfigSchema = z
       .prefault({}),
     run: z
       .object({
-        strategy: z.enum(['single', 'multi', 'text']).default('single'),
+        strategy: z.enum(RUN_STRATEGIES).default('single'),
+        /** `ragvl`: retrieve over the query's own kept elements (`query`) or every query's (`corpus`). */
+        pool: z.enum(['query', 'corpus']).default('query'),
+        // The M2RAG generation input caps, the reference's defaults (summarize_custom_{llm,mllm}.yaml);
+        // applied over the score stage's keep decisions. A cap of 0 or less is no cap, except that
+        // maxAuxImages 0 keeps no auxiliary image (-1: no cap), as the reference reads them.
+        minPieceScore: z.number().min(0).max(10).default(3),
+        maxPiecesPerSample: z.number().int().nonnegative().default(20),
+        maxPieces: z.number().int().nonnegative().default(0),
+        minImageScore: z.number().min(0).max(10).default(3),
+        maxImageScore: z.number().default(1e10),
+        maxImagesPerSample: z.number().int().nonnegative().default(5),
+        maxAuxImages: z.number().int().min(-1).default(5),
+        maxImages: z.number().int().nonnegative().default(10),
         topK: z.number().int().positive().default(20),
         topN: z.number().int().positive().default(2),
         threshold: z.number().min(0).max(1).default(0.5),
@@ -136,6 +159,20 @@ export const ConfigSchema = z
         /** Minimum image coherence, helpfulness, reference and recall of a generation in the ShareGPT export. */
         sharegptMinMetric: z.number().min(0).max(1).default(0.7),
       })
+      .strict()
+      .prefault({}),
+    /** Query intake (`filter-queries`, before crawl in `build`; `build --filter-queries`). */
+    filter: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** `auto`: the LLM when one is configured, else the embedded heuristic (labelled as such). */
+        method: z.enum(['auto', 'llm', 'embedded-heuristic']).default('auto'),
+      })
+      .strict()
+      .prefault({}),
+    /** A prompts file (YAML or JSON, `name: text`) replacing default prompt wording (`m2rag prompts list`). */
+    prompts: z
+      .object({ file: z.string().optional() })
       .strict()
       .prefault({}),
   })

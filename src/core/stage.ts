@@ -57,6 +57,8 @@ export interface StageContext<Services = unknown> {
   shard: Shard;
   counts: StageCounts;
   services: Services;
+  /** Aborted on the first Ctrl-C: take no new work (what is in flight may still commit). */
+  signal: AbortSignal;
 }
 
 export interface Stage<Services = unknown> {
@@ -85,6 +87,28 @@ interface RunStageSettings {
   requires?: readonly string[];
   /** Stages whose work for a query is stale once this stage (re)does it: their markers are cleared. */
   invalidates?: readonly string[];
+  /** Stops the run between queries (default: the process-wide one the CLI aborts on SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** A query this gives a reason for is not worked on, and is counted as `queries-skipped:<reason>`. */
+  skip?: (query: Query) => string | undefined;
+  /** Asked between queries; once it gives a reason (a model endpoint is down), the run stops and reports it as `halted`. */
+  halted?: () => string | undefined;
+}
+
+// Signals are process-wide, so the interruption is too: the CLI aborts it, every stage run sees it.
+const interruption = new AbortController();
+/** Asks every stage run to stop taking new work. */
+export function interrupt(): void {
+  interruption.abort();
+}
+export const interruptSignal: AbortSignal = interruption.signal;
+
+/** A stage run stopped by `interrupt()`; its finished queries are marked done, the rest resume next run. */
+export class InterruptedError extends Error {
+  constructor(stage: string) {
+    super(`${stage}: interrupted`);
+    this.name = 'InterruptedError';
+  }
 }
 
 export interface StageReport {
@@ -95,15 +119,22 @@ export interface StageReport {
   failed: number;
   /** The first failure's reason, for the one line a command prints when every query failed. */
   firstFailure?: string;
+  /** Why the run stopped before its last query (see `halted` in the options); the caller ends the command with it. */
+  halted?: string;
   counts: Record<string, number>;
 }
 
 export async function runStage<Services>(stage: Stage<Services>, store: CorpusStore, options: RunStageOptions<Services>): Promise<StageReport> {
   const shard = options.shard ?? WHOLE;
-  const ctx: StageContext<Services> = { store, config: options.config, shard, counts: new StageCounts(), services: options.services as Services };
+  const ctx: StageContext<Services> = { store, config: options.config, shard, counts: new StageCounts(), services: options.services as Services, signal: options.signal ?? interruptSignal };
   const todo: Query[] = [];
   let skipped = 0;
   for await (const query of store.iterate('queries', { shard })) {
+    const skipReason = options.skip?.(query);
+    if (skipReason) {
+      ctx.counts.add(`queries-skipped:${skipReason}`);
+      continue;
+    }
     if (!options.force && (await store.isStageDone(stage.name, query.id))) {
       skipped++;
       continue;
@@ -114,10 +145,14 @@ export async function runStage<Services>(stage: Stage<Services>, store: CorpusSt
   }
   let failed = 0;
   let firstFailure: string | undefined;
+  let halted: string | undefined;
   const progress = startProgress(stage.name, todo.length);
+  if (ctx.signal.aborted) throw new InterruptedError(stage.name);
   try {
     await stage.setup?.(ctx);
     for (const query of todo) {
+      halted = options.halted?.();
+      if (ctx.signal.aborted || halted) break;
       const counts = new StageCounts();
       try {
         await stage.runQuery(query, ctx, counts);
@@ -142,14 +177,16 @@ export async function runStage<Services>(stage: Stage<Services>, store: CorpusSt
       ctx.counts.merge(counts.counts);
       progress.tick();
     }
-    await stage.finish?.(ctx);
+    halted ??= options.halted?.();
+    if (!ctx.signal.aborted && !halted) await stage.finish?.(ctx);
   } finally {
     await stage.teardown?.(ctx);
   }
   if (skipped > 0) ctx.counts.add('queries-already-done', skipped);
   await store.addStageStats(stage.name, ctx.counts.counts, stage.settingsOf?.(ctx));
   progress.done({ counts: ctx.counts.counts });
-  return { stage: stage.name, queries: todo.length, skipped, failed, firstFailure, counts: ctx.counts.counts };
+  if (ctx.signal.aborted) throw new InterruptedError(stage.name);
+  return { stage: stage.name, queries: todo.length, skipped, failed, firstFailure, halted, counts: ctx.counts.counts };
 }
 
 async function firstUnfinished(store: CorpusStore, stages: readonly string[], queryId: string): Promise<string | undefined> {

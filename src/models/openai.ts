@@ -1,11 +1,12 @@
 // The OpenAI-compatible provider: chat completions (text and images, first-token logprobs) and
 // embeddings over HTTP, for vLLM, Ollama, llama.cpp's server, LM Studio or a hosted API.
 // The machinery (bounded concurrency, timeouts, retries with backoff, the response cache, usage
-// accounting) lives here once; callers only build requests and read replies.
+// accounting, giving up on an endpoint that is down) lives here once; callers only build requests
+// and read replies.
 import pLimit, { type LimitFunction } from 'p-limit';
 import { z } from 'zod';
 import { hashOf, type ModelCache } from './cache.js';
-import { ModelRequestError } from './errors.js';
+import { EndpointHealth, ModelRequestError } from './errors.js';
 import { imageDataUrl } from './image-input.js';
 import type { ChatMessage, ChatRequest, ChatResponse, TextEmbedder, ChatModel } from './types.js';
 import type { UsageMeter } from './usage.js';
@@ -68,7 +69,11 @@ type CachedChat = Pick<ChatResponse, 'text' | 'firstTokenLogprobs' | 'usage'>;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** POSTs JSON with a timeout, retrying 429/5xx/network failures with exponential backoff. */
+/**
+ * POSTs JSON with a timeout, retrying timeouts, 429, 5xx and connection resets with exponential
+ * backoff. A refused connection, an unknown host and other 4xx fail at once (another attempt cannot
+ * fix them), and once the endpoint's health says it is down no request is sent at all.
+ */
 export class OpenAiTransport {
   private readonly limit: LimitFunction;
 
@@ -76,6 +81,7 @@ export class OpenAiTransport {
     readonly endpoint: OpenAiEndpoint,
     private readonly policy: RequestPolicy,
     private readonly onRetry: () => void,
+    private readonly health: EndpointHealth = new EndpointHealth(endpoint.url, Infinity),
   ) {
     this.limit = pLimit(policy.concurrency);
   }
@@ -83,11 +89,18 @@ export class OpenAiTransport {
   post(path: string, body: unknown): Promise<unknown> {
     return this.limit(async () => {
       for (let attempt = 0; ; attempt++) {
+        this.health.check();
         try {
-          return await this.postOnce(path, body);
+          const reply = await this.postOnce(path, body);
+          this.health.succeeded();
+          return reply;
         } catch (error) {
           const failure = error as ModelRequestError;
-          if (!(failure instanceof ModelRequestError) || !failure.retryable || attempt >= this.policy.maxRetries) throw error;
+          if (!(failure instanceof ModelRequestError)) throw error;
+          if (!failure.retryable || attempt >= this.policy.maxRetries) {
+            this.health.failed(failure);
+            throw error;
+          }
           this.onRetry();
           await sleep(failure.retryAfterMs ?? this.policy.retryDelayMs * 2 ** attempt);
         }
@@ -110,7 +123,7 @@ export class OpenAiTransport {
       if (err.name === 'TimeoutError' || err.name === 'AbortError') {
         throw new ModelRequestError('timeout', `no complete reply from ${url} within ${this.policy.timeoutMs} ms`);
       }
-      throw new ModelRequestError('unreachable', `${url}: ${err.cause?.code ?? err.cause?.message ?? err.message}`);
+      throw new ModelRequestError('unreachable', `${url}: ${err.cause?.code ?? err.cause?.message ?? err.message}`, undefined, undefined, err.cause?.code);
     }
     if (!response.ok) {
       const header = response.headers.get('retry-after');
@@ -192,10 +205,11 @@ export class OpenAiChat implements ChatModel {
     policy: RequestPolicy,
     private readonly cache: ModelCache | undefined,
     private readonly meter: UsageMeter,
+    health?: EndpointHealth,
   ) {
     this.model = endpoint.model;
     this.usageKey = `${this.provider}:${endpoint.model}`;
-    this.transport = new OpenAiTransport(endpoint, policy, () => meter.record(this.usageKey, { retries: 1 }));
+    this.transport = new OpenAiTransport(endpoint, policy, () => meter.record(this.usageKey, { retries: 1 }), health);
   }
 
   async chat(request: ChatRequest): Promise<ChatResponse> {
@@ -235,10 +249,11 @@ export class OpenAiEmbeddings implements TextEmbedder {
     endpoint: OpenAiEndpoint,
     policy: RequestPolicy,
     private readonly meter: UsageMeter,
+    health?: EndpointHealth,
   ) {
     this.model = endpoint.model;
     this.usageKey = `${this.provider}:${endpoint.model}`;
-    this.transport = new OpenAiTransport(endpoint, policy, () => meter.record(this.usageKey, { retries: 1 }));
+    this.transport = new OpenAiTransport(endpoint, policy, () => meter.record(this.usageKey, { retries: 1 }), health);
   }
 
   async embedTexts(texts: string[]): Promise<Float32Array[]> {

@@ -14,6 +14,7 @@ import { ModelCache } from './cache.js';
 import { CachedTextEmbedder } from './cached-embedder.js';
 import { UniversalSentenceEncoder } from './embedded-text.js';
 import { OnnxClipEncoder } from './onnx-clip.js';
+import { EndpointHealth } from './errors.js';
 import { OpenAiChat, OpenAiEmbeddings, type OpenAiEndpoint, type RequestPolicy } from './openai.js';
 import { PaddleOcr } from './paddle-ocr.js';
 import type { Models } from './types.js';
@@ -88,9 +89,15 @@ export async function loadModels(config: Config, store: CorpusStore, options: Lo
   const policy = requestPolicyOf(config);
   const cache = config.models.cache ? new ModelCache(store) : undefined;
   const meter = new UsageMeter();
+  // One health record per endpoint URL, so the LLM and the vision model on one server go down together.
+  const health = new Map<string, EndpointHealth>();
+  const healthOf = (endpoint: OpenAiEndpoint): EndpointHealth => {
+    if (!health.has(endpoint.url)) health.set(endpoint.url, new EndpointHealth(endpoint.url, config.models.maxConsecutiveFailures));
+    return health.get(endpoint.url)!;
+  };
 
   const embedded = endpoints.embedding ? undefined : new UniversalSentenceEncoder(meter);
-  const innerEmbedder = endpoints.embedding ? new OpenAiEmbeddings(endpoints.embedding, policy, meter) : embedded!;
+  const innerEmbedder = endpoints.embedding ? new OpenAiEmbeddings(endpoints.embedding, policy, meter, healthOf(endpoints.embedding)) : embedded!;
   const textEmbedder = cache ? new CachedTextEmbedder(innerEmbedder, cache, meter, endpoints.embedding?.url) : innerEmbedder;
   const ocr = new PaddleOcr({ threads: config.models.threads });
   const imageEmbedder = config.models.clipDir
@@ -98,12 +105,13 @@ export async function loadModels(config: Config, store: CorpusStore, options: Lo
     : undefined;
 
   return {
-    llm: endpoints.llm && new OpenAiChat(endpoints.llm, policy, cache, meter),
-    vision: endpoints.vision && new OpenAiChat(endpoints.vision, policy, cache, meter),
+    llm: endpoints.llm && new OpenAiChat(endpoints.llm, policy, cache, meter, healthOf(endpoints.llm)),
+    vision: endpoints.vision && new OpenAiChat(endpoints.vision, policy, cache, meter, healthOf(endpoints.vision)),
     textEmbedder,
     imageEmbedder,
     ocr,
     usage: () => meter.snapshot(),
+    endpointDown: () => [...health.values()].find((h) => h.down)?.down,
     async dispose() {
       await ocr.dispose();
       await imageEmbedder?.dispose();

@@ -8,6 +8,15 @@ import { formatUsage } from './usage.js';
 
 export interface ModelServices {
   models(): Promise<Models>;
+  /** Why the models can no longer be used (an endpoint that is down), once that is so. */
+  halted?(): string | undefined;
+  /** Model calls made so far and how many of them failed, over every model (for a stage's failure rate). */
+  modelCalls?(): { requests: number; failed: number };
+}
+
+function callsOf(models: Models | undefined): { requests: number; failed: number } {
+  const totals = Object.values(models?.usage() ?? {});
+  return { requests: totals.reduce((n, t) => n + t.requests, 0), failed: totals.reduce((n, t) => n + t.failed, 0) };
 }
 
 export interface OpenModelServices extends ModelServices {
@@ -27,6 +36,8 @@ export function openModelServices(config: Config, store: CorpusStore, options: L
     usageLines() {
       return loaded ? formatUsage(loaded.usage()) : [];
     },
+    halted: () => loaded?.endpointDown?.(),
+    modelCalls: () => callsOf(loaded),
     async dispose() {
       await (await loading?.catch(() => undefined))?.dispose();
     },
@@ -35,5 +46,5 @@ export function openModelServices(config: Config, store: CorpusStore, options: L
 
 /** Services over models the caller already holds (tests, benchmarks); the caller disposes them. */
 export function modelServicesOf(models: Models): ModelServices {
-  return { models: async () => models };
+  return { models: async () => models, halted: () => models.endpointDown?.(), modelCalls: () => callsOf(models) };
 }

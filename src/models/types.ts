@@ -91,6 +91,8 @@ export interface Models {
   ocr: OcrEngine;
   /** Usage per model (`provider:model`), accumulated over this process. */
   usage(): Record<string, UsageTotals>;
+  /** The one line naming an endpoint that failed too many requests in a row, once one has. */
+  endpointDown?(): string | undefined;
   /** Releases loaded sessions (ONNX, TensorFlow.js). */
   dispose(): Promise<void>;
 }

@@ -72,3 +72,49 @@ export function tidy(text: string): string {
     .replace(/\n{3,}/g, '\n\n')
     .trim();
 }
+
+/**
+ * The reference's `unwrap_markdown`: the text inside a ```markdown fence when the reply has one; the
+ * closing fence counts only in the reply's second half.
+ */
+export function unwrapMarkdown(text: string): string {
+  const start = text.indexOf('```markdown');
+  if (start === -1) return text;
+  const fromEnd = [...text].reverse().join('').indexOf('```');
+  const end = fromEnd === -1 || fromEnd > 0.5 * text.length ? text.length : text.length - (fromEnd + 3);
+  return text.slice(start + 11, end).trim();
+}
+
+/** The reference's image citation rule: `![caption](…k…)`, k the first digits inside the parentheses. */
+const M2RAG_CITATION = /!\[(.*?)\]\((.*?)(\d+)(.*?)\)/g;
+
+/**
+ * The reference's `handle_output_images` over 0-based prompt indexes: a citation whose k is an input
+ * image not cited before becomes a figure block; any other is removed. The stored answer numbers its
+ * figures' paths 1-based into the generation's input images, as every stored answer does.
+ */
+export function handleOutputImages(answer: string, images: ImageRef[]): PostProcessed {
+  const cited: number[] = [];
+  let outOfRange = 0;
+  let repeated = 0;
+  const text = answer.replace(M2RAG_CITATION, (_match, caption: string, _before: string, digits: string) => {
+    const index = Number(digits);
+    if (index >= images.length) {
+      outOfRange++;
+      return REMOVED;
+    }
+    if (cited.includes(index + 1)) {
+      repeated++;
+      return REMOVED;
+    }
+    cited.push(index + 1);
+    return BLOCK + figureBlock(index + 1, cited.length, images[index]!, caption) + BLOCK;
+  });
+  const joined = text.replace(/[ \t]*(?:\u0000[ \t]*)+/g, ' ').replace(/[ \t]*\u0001[ \t]*/g, '');
+  return { text: tidy(joined), cited, outOfRange, repeated };
+}
+
+/** The reference's `delete_images_from_text` then `delete_links_from_text`: markup replaced by its bracketed text. */
+export function withoutImagesAndLinks(text: string): string {
+  return text.replace(/!\[(.*?)\]\((.*?)\)/g, '$1').replace(/\[(.*?)\]\((.*?)\)/g, '$1');
+}

@@ -1,5 +1,5 @@
-// Retrieval: one index over the store's kept images and one over its chunks, searched by inner
-// product. Image vectors come from the image embedder (CLIP-family) when one is configured, else
+// Retrieval: one index over the images and one over the chunks the score stage kept (for any
+// query), searched by inner product, over the whole corpus or one query's kept pool. Image vectors come from the image embedder (CLIP-family) when one is configured, else
 // from the text embedder over each image's description (or, lacking one, its page context).
 import type { Config } from '../core/config.js';
 import type { Models } from '../models/types.js';
@@ -7,6 +7,33 @@ import { buildVectorIndex, type VectorHit, type VectorIndex } from './vector-ind
 import { extOfMime } from '../../storage/export/m2rag.js';
 import { bestDescription, isKeptImage, occurrenceContextText } from '../../storage/views.js';
 import type { Chunk, CorpusStore, Description } from '../../storage/index.js';
+
+/** The chunk and image ids the score stage kept for one query. */
+export interface KeptElements {
+  chunkIds: Set<string>;
+  imageIds: Set<string>;
+}
+
+/** The score stage's keep decisions, by query. */
+export async function keptElementsByQuery(store: CorpusStore): Promise<Map<string, KeptElements>> {
+  const kept = new Map<string, KeptElements>();
+  for await (const score of store.iterate('scores')) {
+    if (!score.kept) continue;
+    const entry = kept.get(score.queryId) ?? { chunkIds: new Set<string>(), imageIds: new Set<string>() };
+    (score.elementKind === 'chunk' ? entry.chunkIds : entry.imageIds).add(score.elementId);
+    kept.set(score.queryId, entry);
+  }
+  return kept;
+}
+
+function keptAnywhere(kept: Map<string, KeptElements>): KeptElements {
+  const all: KeptElements = { chunkIds: new Set(), imageIds: new Set() };
+  for (const entry of kept.values()) {
+    for (const id of entry.chunkIds) all.chunkIds.add(id);
+    for (const id of entry.imageIds) all.imageIds.add(id);
+  }
+  return all;
+}
 
 export interface ImageEntry {
   imageId: string;
@@ -34,12 +61,19 @@ async function embedInBatches(embed: (texts: string[]) => Promise<Float32Array[]
   return out;
 }
 
-export async function buildRetrievalCorpus(store: CorpusStore, models: Models, config: Config, descriptions: Map<string, Description[]>): Promise<RetrievalCorpus> {
+export async function buildRetrievalCorpus(
+  store: CorpusStore,
+  models: Models,
+  config: Config,
+  descriptions: Map<string, Description[]>,
+  keptByQuery: Map<string, KeptElements>,
+): Promise<RetrievalCorpus> {
+  const kept = keptAnywhere(keptByQuery);
   const setAside: Record<string, number> = {};
   const images = new Map<string, ImageEntry>();
   const imageBytes: Uint8Array[] = [];
   for await (const image of store.iterate('images')) {
-    if (!isKeptImage(image)) continue;
+    if (!isKeptImage(image) || !kept.imageIds.has(image.id)) continue;
     const occurrences = (await store.getMany('occurrences', await store.related('image-occurrences', image.id))).filter((o) => o !== undefined).sort((a, b) => a.id.localeCompare(b.id));
     const description = bestDescription(descriptions.get(image.id), occurrences.map((o) => o.id));
     const context = occurrences.map(occurrenceContextText).find((t) => t !== '') ?? '';
@@ -69,7 +103,7 @@ export async function buildRetrievalCorpus(store: CorpusStore, models: Models, c
 
   const chunks = new Map<string, Chunk>();
   for await (const chunk of store.iterate('chunks')) {
-    if (chunk.duplicateOf || chunk.boilerplate) continue;
+    if (chunk.duplicateOf || chunk.boilerplate || !kept.chunkIds.has(chunk.id)) continue;
     chunks.set(chunk.id, chunk);
   }
   const chunkList = [...chunks.values()];
@@ -91,13 +125,24 @@ export interface Retrieved {
   latencyMs: number;
 }
 
-export async function retrieve(corpus: RetrievalCorpus, models: Models, queryText: string, options: { topK: number; chunks: number }): Promise<Retrieved> {
+/** The top hits among `pool` (all of the index when no pool is given). */
+function searchIn(index: VectorIndex, vector: Float32Array, k: number, pool: Set<string> | undefined): VectorHit[] {
+  if (!pool) return index.search(vector, k);
+  return index.search(vector, index.size).filter((hit) => pool.has(hit.id)).slice(0, k);
+}
+
+export async function retrieve(
+  corpus: RetrievalCorpus,
+  models: Models,
+  queryText: string,
+  options: { topK: number; chunks: number; pool?: KeptElements },
+): Promise<Retrieved> {
   const started = performance.now();
   const [textVector] = await models.textEmbedder.embedTexts([queryText]);
   const imageQuery = models.imageEmbedder ? (await models.imageEmbedder.embedTexts([queryText]))[0]! : textVector!;
   return {
-    images: corpus.imageIndex.search(imageQuery, options.topK),
-    chunks: corpus.chunkIndex.search(textVector!, options.chunks),
+    images: searchIn(corpus.imageIndex, imageQuery, options.topK, options.pool?.imageIds),
+    chunks: searchIn(corpus.chunkIndex, textVector!, options.chunks, options.pool?.chunkIds),
     latencyMs: performance.now() - started,
   };
 }

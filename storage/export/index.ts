@@ -9,6 +9,7 @@ import { buildCard } from './card.js';
 import type { ExportContext } from './context.js';
 import { buildElementsJsonl } from './elements-jsonl.js';
 import { writeM2ragQueries } from './m2rag.js';
+import { DEV_SET_FILE } from './m2rag-layout.js';
 import { loadDescriptions } from '../views.js';
 import { buildShareGpt } from './sharegpt.js';
 
@@ -23,7 +24,8 @@ export interface ExportOptions {
   outDir: string;
   /** Minimum image coherence, helpfulness, reference and recall for ShareGPT. */
   sharegptMinMetric: number;
-  settings: Record<string, Record<string, unknown>>;
+  /** The export's own settings, by section, for the card; the settings that built the data come from the store's stage stats. */
+  settings?: Record<string, Record<string, unknown>>;
 }
 
 export interface ExportSummary {
@@ -42,8 +44,8 @@ export async function exportDataset(store: CorpusStore, options: ExportOptions):
   let counts: Record<string, unknown>;
   if (options.format === 'm2rag') {
     const { lines, counts: c } = await writeM2ragQueries(ctx, queries);
-    await writeFile(path.join(options.outDir, 'm2rag.jsonl'), lines.map((l) => l + '\n').join(''));
-    files = ['m2rag.jsonl', 'images/', 'README.md'];
+    await writeFile(path.join(options.outDir, DEV_SET_FILE), lines.map((l) => l + '\n').join(''));
+    files = [DEV_SET_FILE, 'images/', 'README.md'];
     counts = { ...c };
   } else if (options.format === 'sharegpt') {
     const { json, counts: c } = await buildShareGpt(ctx, options.sharegptMinMetric);
@@ -56,7 +58,7 @@ export async function exportDataset(store: CorpusStore, options: ExportOptions):
     files = ['elements.jsonl', 'README.md'];
     counts = { queries: queries.length, ...c };
   }
-  const card = await buildCard(store, { format: options.format, files, counts, settings: options.settings });
+  const card = await buildCard(store, { format: options.format, files, counts, settings: options.settings ?? {} });
   await writeFile(path.join(options.outDir, 'README.md'), card);
   await writeFile(path.join(options.outDir, EXPORT_MARKER), `${options.format}\n`);
   return { files, counts };

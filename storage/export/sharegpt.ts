@@ -9,7 +9,7 @@ import type { EvalResult, Generation } from '../schemas.js';
 import type { ExportContext } from './context.js';
 import { imageFileOf } from './m2rag.js';
 
-export const SHAREGPT_METRICS = ['imageCoherence', 'helpfulness', 'reference', 'imageRecall'] as const;
+export const SHAREGPT_METRICS = ['image_coherence', 'image_helpfulness', 'image_reference', 'image_recall'] as const;
 
 export interface ShareGptCounts {
   generations: number;

@@ -9,8 +9,9 @@ export function register(program: Command): void {
     addCrawlOptions(
       program
         .command('build')
-        .description(`run every stage (${BUILD_STEPS.join(' → ')}) for a queries file`)
-        .requiredOption('--queries <file>', 'queries file: JSONL ({"query", "id"?, "topic"?, "urls"?}) or one query a line'),
+        .description(`run every stage (${BUILD_STEPS.join(' → ')}; filter only with --filter-queries) for a queries file`)
+        .requiredOption('--queries <file>', 'queries file: JSONL ({"query", "id"?, "topic"?, "urls"?}) or one query a line')
+        .option('--filter-queries', 'first run query intake (filter-queries): reject what is not a real question or gains nothing from images, set topic and level'),
     ),
   ).action((options: QueriesStepOptions, command: Command) => runStepsForQueries(options, command, BUILD_STEPS));
 }

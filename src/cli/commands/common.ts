@@ -2,6 +2,8 @@
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { loadConfig, type Config, type ConfigOverrides } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
+import { loadPromptOverrides } from '../../core/prompts.js';
+import { loadPromptDefinitions } from '../prompt-modules.js';
 import { ingestQueries, readQueriesFile } from '../../core/queries.js';
 import { log } from '../../core/feedback.js';
 import { runBuildSteps, type BuildStep } from '../pipeline.js';
@@ -11,15 +13,23 @@ import { CorpusStore, type Shard } from '../../../storage/index.js';
 export interface GlobalOptions {
   store: string;
   config?: string;
+  prompts?: string;
+  /** A stage command's `--max-failure-rate` (models.maxFailureRate). */
+  maxFailureRate?: number;
+  /** `build --filter-queries` (filter.enabled). */
+  filterQueries?: boolean;
 }
 
 export function globalOptions(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
 }
 
-/** Opens the store for the length of `work` and always closes it. */
-export async function withStore<T>(options: GlobalOptions, work: (store: CorpusStore) => Promise<T>): Promise<T> {
-  const store = await CorpusStore.open(options.store);
+/**
+ * Opens the store for the length of `work` and always closes it. The store must exist already
+ * (a mistyped --store is refused, never created) unless `create` is set.
+ */
+export async function withStore<T>(options: GlobalOptions, work: (store: CorpusStore) => Promise<T>, open: { create?: boolean } = {}): Promise<T> {
+  const store = await CorpusStore.open(options.store, { mustExist: !open.create });
   try {
     return await work(store);
   } finally {
@@ -27,12 +37,28 @@ export async function withStore<T>(options: GlobalOptions, work: (store: CorpusS
   }
 }
 
+/** The command's config; a prompts file (`--prompts`, else `prompts.file`) takes effect here, once per command. */
 export async function configFor(options: GlobalOptions, overrides: ConfigOverrides = {}): Promise<Config> {
-  return loadConfig(options.config, overrides);
+  const config = await loadConfig(options.config, {
+    ...overrides,
+    prompts: { file: options.prompts, ...overrides.prompts },
+    models: { maxFailureRate: options.maxFailureRate, ...overrides.models },
+    filter: { enabled: options.filterQueries, ...overrides.filter },
+  });
+  if (config.prompts.file) {
+    await loadPromptDefinitions();
+    await loadPromptOverrides(config.prompts.file);
+  }
+  return config;
 }
 
 export function parseNonNegativeInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number (0 or more).');
+  return Number(value);
+}
+
+export function parseShare(value: string): number {
+  if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(value)) throw new InvalidArgumentError('expected a share from 0 to 1 (for example 0.1).');
   return Number(value);
 }
 
@@ -46,6 +72,7 @@ export function addStageOptions(command: Command): Command {
   return command
     .addOption(new Option('--rank <n>', 'which shard this worker takes (0-based)').argParser(parseNonNegativeInt).default(0))
     .addOption(new Option('--world-size <n>', 'how many shards the work is split into').argParser(parsePositiveInt).default(1))
+    .addOption(new Option('--max-failure-rate <share>', "share of a stage's model calls that may fail before the command exits 1 (default: 0.1)").argParser(parseShare))
     .option('--force', 'redo queries already marked done for this stage', false);
 }
 

@@ -45,7 +45,7 @@ export function addCrawlOptions(command: Command): Command {
     .addOption(
       new Option('--search <provider>', 'search provider for pages and auxiliary images (default: wikipedia)').choices(['wikipedia', 'searxng', 'brave', 'google-cse', 'local', 'seeds']),
     )
-    .option('--site <url>', 'entry page of the site the local provider crawls and searches (its host may be private)')
+    .option('--site <url>', 'entry page of the site --search local crawls and searches (its host may be private); with --search seeds, the private host the seed URLs may come from')
     .addOption(new Option('--pages <n>', 'web pages per query (default: 10)').argParser(parseNonNegativeInt))
     .addOption(new Option('--aux-images <n>', 'auxiliary images per query (default: 10)').argParser(parseNonNegativeInt))
     .option('--render', 'render pages in Chromium (for pages that need JavaScript)')
@@ -70,6 +70,10 @@ export async function crawlConfigFor(global: GlobalOptions, options: CrawlFlags)
       chromiumPath: options.chromium,
     },
   });
+  // Seeds read --site as the one private host their URLs may be fetched from; other providers would ignore it.
+  if (config.crawl.site && config.crawl.search !== 'local' && config.crawl.search !== 'seeds') {
+    throw new UserError(`--site needs --search local (the ${config.crawl.search} provider would ignore it): add --search local, or drop --site`);
+  }
   if (config.crawl.search === 'local' && !config.crawl.site) {
     throw new UserError('--search local needs --site <url>: the entry page of the site or mirror to search');
   }

@@ -9,26 +9,42 @@ import { loadModels } from '../../models/registry.js';
 import { EvalStage, judgeNameOf, summarizeEvaluation, type EvalReport } from '../../runner/evaluate.js';
 import { readLabels } from '../../runner/labels.js';
 import { log } from '../../core/feedback.js';
-import { M2RAG_METRICS } from '../../../scorers/metrics.js';
+import { M2RAG_METRICS, type M2ragMetric } from '../../../scorers/m2rag-metrics.js';
 import { evaluateTextToImage, readCaptions } from '../../../scorers/retrieval-eval.js';
 import { OcrTextImageEmbedder } from '../../models/ocr-text-embedder.js';
+import { registerAgreement } from './agreement.js';
 
-const JUDGED: readonly string[] = M2RAG_METRICS.filter((m) => m !== 'imageRecall');
+/** Why a metric has no judgment at all, from which judges were configured. */
+function unjudgedReason(metric: M2ragMetric, report: EvalReport): string {
+  if (metric === 'image_recall') return 'no answer evaluated';
+  if (metric.startsWith('image_')) return report.judges.vision ? 'no answer cites an image' : 'not judged (no vision model configured: models.visionUrl)';
+  return report.judges.text ? 'no answer evaluated' : 'not judged (no LLM configured: models.llmUrl)';
+}
 
-/** The metrics table `m2rag eval` prints. */
+const fixed = (value: number | undefined): string => (value === undefined ? '—' : value.toFixed(3));
+
+/** The metrics table `m2rag eval` prints: the reference's means (failed judgments as 0) and our judged-only means. */
 export function formatEvalReport(report: EvalReport): string {
   const lines: string[] = [];
-  lines.push(`generations evaluated: ${report.generations}   judge: ${report.judge}`);
+  const judges = report.judge === 'none' ? 'none' : `text ${report.judges.text ?? 'none'}, images ${report.judges.vision ?? 'none'}`;
+  lines.push(`generations evaluated: ${report.generations}   judges: ${judges}`);
   lines.push('');
-  lines.push(`${'metric'.padEnd(18)}${'mean'.padStart(8)}${'n'.padStart(6)}${'failed'.padStart(8)}`);
-  for (const name of [...JUDGED, 'imageRecall', 'overall']) {
+  lines.push(`${'metric'.padEnd(20)}${'mean'.padStart(8)}${'n'.padStart(6)}${'failed'.padStart(8)}${'judged-only'.padStart(13)}`);
+  for (const name of M2RAG_METRICS) {
     const s = report.m2rag[name];
-    if (!s || s.n + s.failed === 0) {
-      const why = report.judge === 'none' && JUDGED.includes(name) ? 'not judged (no LLM configured)' : 'not applicable';
-      lines.push(`${name.padEnd(18)}${'—'.padStart(8)}   ${why}`);
+    if (s.mean === undefined) {
+      lines.push(`${name.padEnd(20)}${'—'.padStart(8)}   ${unjudgedReason(name, report)}`);
       continue;
     }
-    lines.push(`${name.padEnd(18)}${(s.mean === undefined ? '—' : s.mean.toFixed(3)).padStart(8)}${String(s.n).padStart(6)}${String(s.failed).padStart(8)}`);
+    const note = name === 'image_recall' && report.recallWithoutPositives > 0 ? `   (${report.recallWithoutPositives} answer(s) with no input image scored ≥ 8 count 1.0, as in the reference)` : '';
+    lines.push(`${name.padEnd(20)}${fixed(s.mean).padStart(8)}${String(s.n).padStart(6)}${String(s.failed).padStart(8)}${fixed(s.judgedMean).padStart(13)}${note}`);
+  }
+  const o = report.overall;
+  const judgedOnly = `judged-only ${fixed(o.judgedOnly)}   failed judgments ${o.failedJudgments}`;
+  if (o.reference !== undefined) lines.push(`${'overall'.padEnd(20)}${fixed(o.reference).padStart(8)}   ${judgedOnly}`);
+  else {
+    const why = report.judge === 'none' ? 'nothing judged: no judge model configured (models.llmUrl, models.visionUrl)' : `no judgment of ${o.unjudged.join(', ')}`;
+    lines.push(`${'overall'.padEnd(20)}${'—'.padStart(8)}   ${why}; ${judgedOnly}`);
   }
   if (report.retrieval) {
     const r = report.retrieval;
@@ -61,6 +77,7 @@ export function register(program: Command): void {
   const evalCommand = program.command('eval').description('evaluate generations and retrieval');
   registerGenerations(evalCommand);
   registerRetrieval(evalCommand);
+  registerAgreement(evalCommand);
 }
 
 function registerGenerations(evalCommand: Command): void {
@@ -68,7 +85,7 @@ function registerGenerations(evalCommand: Command): void {
     evalCommand
       .command('generations', { isDefault: true })
       .description('M2RAG metrics, retrieval metrics and QA metrics over the stored generations')
-      .option('--strategy <name>', 'only generations of this strategy (single, multi, text)')
+      .option('--strategy <name>', 'only generations of this strategy (single, multi, mllm, ragvl, text)')
       .option('--labels <file>', 'gold labels (JSONL: {"id"|"query", "relevantImageIds"?, "answer"?, "keywords"?}); without it, relevant images = final score ≥ 8')
       .option('--json', 'print the report as one JSON object'),
   ).action(async (options: EvalFlags, command: Command) => {
@@ -130,6 +147,7 @@ function registerRetrieval(evalCommand: Command): void {
         } finally {
           await models.dispose();
         }
-      });
+        // The store only caches embeddings here, so a new one may be made for it.
+      }, { create: true });
     });
 }

@@ -33,7 +33,7 @@ async function exists(file: string): Promise<boolean> {
 export function register(program: Command): void {
   program
     .command('export')
-    .description('export the dataset: m2rag (benchmark layout with image files), sharegpt (training set) or jsonl (scored elements)')
+    .description('export the dataset: m2rag (the M2RAG-Bench dev-set layout with image files), sharegpt (training set) or jsonl (scored elements)')
     .addOption(new Option('--format <name>', 'export format').choices([...EXPORT_FORMATS]).default('m2rag'))
     .requiredOption('--out <dir>', 'output folder (created if missing; an earlier export there is replaced)')
     .action(async (options: { format: ExportFormat; out: string }, command: Command) => {
@@ -48,11 +48,8 @@ export function register(program: Command): void {
             format: options.format,
             outDir: staging,
             sharegptMinMetric: config.run.sharegptMinMetric,
-            settings: {
-              'Image filters': config.images,
-              'Keep thresholds': config.score,
-              'Runner and ShareGPT selection': config.run,
-            },
+            // Only what the export itself decides; the settings that built the data come from the store.
+            settings: options.format === 'sharegpt' ? { 'Training-sample selection (this export)': { sharegptMinMetric: config.run.sharegptMinMetric } } : {},
           });
           if (await exists(outDir)) await rm(outDir, { recursive: true });
           await rename(staging, outDir);

@@ -3,9 +3,7 @@
 import type { Command } from 'commander';
 import { NotImplementedError } from '../../core/errors.js';
 
-const PENDING: Array<[name: string, description: string]> = [
-  ['serve', 'serve the store and the runner over HTTP'],
-];
+const PENDING: Array<[name: string, description: string]> = [];
 
 export function register(program: Command): void {
   for (const [name, description] of PENDING) {

@@ -1,5 +1,6 @@
-// `m2rag run`: the run stage (retrieve → rerank → generate) over the store's queries, one Generation
-// per query and strategy; queries already done are skipped unless `--force`.
+// `m2rag run`: the run stage over the store's queries, one Generation per query and strategy: M2RAG
+// single-, multi-stage or MLLM generation over each query's kept input, or RagVL's retrieve →
+// rerank → generate. Queries already done for the strategy are skipped unless `--force`.
 import { Command, Option, InvalidArgumentError } from 'commander';
 import { addStageOptions, configFor, globalOptions, parsePositiveInt, shardFrom, withModelServices, withStore, type StageFlags } from './common.js';
 import { StageFailedError } from '../../core/errors.js';
@@ -8,6 +9,7 @@ import { runStages } from '../pipeline.js';
 import { readLabels } from '../../runner/labels.js';
 import { RunStage, type RunSettings } from '../../runner/run.js';
 import type { Strategy } from '../../runner/generate.js';
+import { RUN_STRATEGIES } from '../../core/stages.js';
 
 function parseProbability(value: string): number {
   const n = Number(value);
@@ -17,19 +19,16 @@ function parseProbability(value: string): number {
 
 function formatRun(stage: RunStage, settings: RunSettings, report: StageReport | undefined): string {
   const lines: string[] = [];
+  if (settings.fallback) lines.push(`notice: ${settings.fallback}`);
   const c = settings.corpus;
-  lines.push(`corpus: ${c.images} kept images (${c.imageMethod}, ${c.imageIndex} search), ${c.chunks} chunks (${c.chunkIndex} search)`);
-  lines.push(`rerank: ${settings.threshold.method}, threshold ${settings.threshold.value.toFixed(3)} (${settings.threshold.source})`);
+  if (c) lines.push(`corpus (${settings.pool} pool): ${c.images} kept images (${c.imageMethod}, ${c.imageIndex} search), ${c.chunks} kept chunks (${c.chunkIndex} search)`);
+  if (settings.threshold) lines.push(`rerank: ${settings.threshold.method}, threshold ${settings.threshold.value.toFixed(3)} (${settings.threshold.source})`);
   for (const q of stage.reports) {
-    const timing = `retrieve ${q.retrieveMs.toFixed(0)} ms, rerank ${q.rerankMs.toFixed(0)} ms, generate ${q.generateMs.toFixed(0)} ms`;
-    lines.push(
-      q.error
-        ? `${q.queryId}: generation failed (${q.error}); retrieved ${q.retrieved}, kept ${q.keptAfterRerank}; ${timing}`
-        : `${q.queryId}: ${q.method}, retrieved ${q.retrieved}, kept ${q.keptAfterRerank}, cited ${q.cited} image(s); ${timing}`,
-    );
+    const timing = c ? `retrieve ${q.retrieveMs.toFixed(0)} ms, rerank ${q.rerankMs.toFixed(0)} ms, generate ${q.generateMs.toFixed(0)} ms` : `generate ${q.generateMs.toFixed(0)} ms`;
+    const inputs = c ? `retrieved ${q.retrieved}, kept ${q.keptAfterRerank}` : `${q.chunks} splits, ${q.retrieved} images in`;
+    lines.push(q.error ? `${q.queryId}: generation failed (${q.error}); ${inputs}; ${timing}` : `${q.queryId}: ${q.method}, ${inputs}, cited ${q.cited} image(s); ${timing}`);
   }
-  // Done queries are not redone, with this strategy or another: say so, since nothing else would.
-  if (report && report.skipped > 0) lines.push(`${report.skipped} queries already done for run, skipped (--force redoes them)`);
+  if (report && report.skipped > 0) lines.push(`${report.skipped} queries already done for ${stage.name}, skipped (--force redoes them)`);
   return lines.join('\n') + '\n';
 }
 
@@ -37,14 +36,17 @@ function runJson(stage: RunStage, settings: RunSettings, report: StageReport | u
   return JSON.stringify({ ...settings, queries: stage.reports, skipped: report?.skipped, failed: report?.failed, counts: report?.counts }) + '\n';
 }
 
-type RunFlags = StageFlags & { strategy?: Strategy; topK?: number; topN?: number; threshold?: number; devLabels?: string; json?: boolean };
+type RunFlags = StageFlags & { strategy?: Strategy; pool?: 'query' | 'corpus'; topK?: number; topN?: number; threshold?: number; devLabels?: string; json?: boolean };
 
 export function register(program: Command): void {
   addStageOptions(
     program
       .command('run')
-      .description('retrieve, rerank and generate an answer for each query in the store')
-      .addOption(new Option('--strategy <name>', 'single (one prompt), multi (text, then image placement, then refinement) or text (no images)').choices(['single', 'multi', 'text']))
+      .description('generate an answer for each query in the store (M2RAG single/multi/mllm, or RagVL retrieve → rerank → generate)')
+      .addOption(
+        new Option('--strategy <name>', 'single (one LLM prompt), multi (text, then image placement, then refinement), mllm (images sent to a vision model), ragvl (retrieve, rerank, generate) or text (no images)').choices([...RUN_STRATEGIES]),
+      )
+      .addOption(new Option('--pool <pool>', 'ragvl/text: retrieve among the query\'s own kept elements or the whole corpus\'s').choices(['query', 'corpus']))
       .addOption(new Option('--top-k <n>', 'images retrieved per query').argParser(parsePositiveInt))
       .addOption(new Option('--top-n <n>', 'images kept after reranking').argParser(parsePositiveInt))
       .addOption(new Option('--threshold <p>', 'rerank threshold (0–1)').argParser(parseProbability))
@@ -53,7 +55,7 @@ export function register(program: Command): void {
   ).action(async (options: RunFlags, command: Command) => {
     const global = globalOptions(command);
     const config = await configFor(global, {
-      run: { strategy: options.strategy, topK: options.topK, topN: options.topN, threshold: options.threshold, fallbackThreshold: options.threshold },
+      run: { strategy: options.strategy, pool: options.pool, topK: options.topK, topN: options.topN, threshold: options.threshold, fallbackThreshold: options.threshold },
     });
     const shard = shardFrom(options);
     const devLabels = options.devLabels ? await readLabels(options.devLabels) : undefined;

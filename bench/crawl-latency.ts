@@ -1,0 +1,138 @@
+// Crawl time and memory at web latency over many hosts: the issue-12 workload. 60 queries × 10
+// mirror pages (× `--scale`), spread over 20 loopback hosts (127.0.0.2–21, one server each on the
+// same port), every response delayed 250 ms. `m2rag crawl --search seeds --aux-images 0
+// --allow-private`, defaults otherwise, as its own process; peak RSS is the child's VmHWM from /proc.
+// The bound is what politeness allows: requests × latency / (hosts × crawl.perDomainConcurrency).
+//   node --import tsx bench/crawl-latency.ts [--scale 1] [--latency-ms 250] [--hosts 20] [--concurrency N]
+// (`--concurrency` passes `--concurrency N` to the crawl; without it the default holds.)
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CorpusStore, pageFetchIdOf } from '../storage/index.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const MIRROR = path.resolve(ROOT, '../shared/corpora/wiki-ray-charles');
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const scale = arg('scale', 1);
+const latencyMs = arg('latency-ms', 250);
+const hostCount = arg('hosts', 20);
+const concurrency = arg('concurrency', 0);
+const QUERIES = 60 * scale;
+const PAGES_PER_QUERY = 10;
+const PER_HOST = 4; // crawl.perDomainConcurrency's default, which the run keeps
+
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.htm': 'text/html; charset=utf-8', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif', '.svg': 'image/svg+xml' };
+
+/** One server per loopback host, all on one port; the mirror under /c<n>/ for every n, each response after `latencyMs`. */
+async function serveHosts(): Promise<{ hosts: string[]; requests: () => number; close: () => void }> {
+  let requests = 0;
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    requests++;
+    setTimeout(async () => {
+      const pathname = decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/^\/c\d+\//, '/');
+      const file = path.join(MIRROR, pathname);
+      try {
+        if (!file.startsWith(MIRROR) || !(await stat(file)).isFile()) throw new Error('missing');
+        res.writeHead(200, { 'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream' });
+        createReadStream(file).pipe(res);
+      } catch {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      }
+    }, latencyMs);
+  };
+  const servers: http.Server[] = [];
+  let port = 0;
+  const hosts: string[] = [];
+  for (let h = 0; h < hostCount; h++) {
+    const address = `127.0.0.${h + 2}`;
+    const server = http.createServer(handler);
+    await new Promise<void>((resolve) => server.listen(port, address, resolve));
+    port = (server.address() as AddressInfo).port;
+    servers.push(server);
+    hosts.push(`http://${address}:${port}`);
+  }
+  return { hosts, requests: () => requests, close: () => servers.forEach((s) => s.close()) };
+}
+
+/** Runs a child process and samples its peak RSS (VmHWM) until it exits. */
+function measure(args: string[]): Promise<{ code: number; stderr: string; seconds: number; peakRssMb: number }> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, M2RAG_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let peakKb = 0;
+    child.stderr.on('data', (d) => (stderr += d));
+    const sampler = setInterval(async () => {
+      try {
+        const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+        peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      } catch {
+        // the child has exited
+      }
+    }, 100);
+    child.on('close', (code) => {
+      clearInterval(sampler);
+      resolve({ code: code ?? -1, stderr, seconds: (performance.now() - started) / 1000, peakRssMb: Math.round(peakKb / 1024) });
+    });
+  });
+}
+
+const served = await serveHosts();
+const work = await mkdtemp(path.join(os.tmpdir(), 'm2rag-bench-latency-'));
+try {
+  const articles: string[] = [];
+  for (const name of (await readdir(path.join(MIRROR, 'A'))).sort()) {
+    const html = await readFile(path.join(MIRROR, 'A', name), 'utf8');
+    if (!/http-equiv="refresh"/i.test(html)) articles.push(name);
+  }
+  // Page j: host j mod hosts, article j mod articles, copy j div articles (so every page URL is distinct).
+  const pageUrl = (j: number): string => `${served.hosts[j % hostCount]}/c${Math.floor(j / articles.length)}/A/${encodeURIComponent(articles[j % articles.length]!)}`;
+  const lines = Array.from({ length: QUERIES }, (_, q) =>
+    JSON.stringify({ query: `latency query ${q}`, urls: Array.from({ length: PAGES_PER_QUERY }, (_, k) => pageUrl(q * PAGES_PER_QUERY + k)) }),
+  );
+  const queries = path.join(work, 'queries.jsonl');
+  await writeFile(queries, lines.join('\n') + '\n');
+  const store = path.join(work, 'store');
+  const run = await measure(['bin/m2rag.js', '--store', store, 'crawl', '--queries', queries, '--search', 'seeds', '--aux-images', '0', '--allow-private', ...(concurrency > 0 ? ['--concurrency', String(concurrency)] : [])]);
+  if (run.code !== 0) throw new Error(`m2rag crawl failed (${run.code}): ${run.stderr}`);
+  const db = await CorpusStore.open(store);
+  let pages = 0;
+  let hitsWithoutFetch = 0;
+  for await (const _page of db.iterate('pages')) pages++;
+  for await (const hit of db.iterate('hits')) if (!(await db.has('fetches', pageFetchIdOf(hit.url)))) hitsWithoutFetch++;
+  await db.close();
+  const requests = served.requests();
+  const boundSeconds = (requests * latencyMs) / 1000 / (hostCount * PER_HOST);
+  process.stdout.write(
+    JSON.stringify(
+      {
+        machine: `${os.cpus().length}× ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}`,
+        queries: QUERIES,
+        hosts: hostCount,
+        latencyMs,
+        concurrency: concurrency || 'default',
+        requests,
+        pages,
+        seconds: Number(run.seconds.toFixed(1)),
+        boundSeconds: Number(boundSeconds.toFixed(1)),
+        ratioToBound: Number((run.seconds / boundSeconds).toFixed(2)),
+        peakRssMb: run.peakRssMb,
+        hitsWithoutFetch,
+        summary: run.stderr.split('\n').find((line) => line.startsWith('crawl:')),
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+} finally {
+  served.close();
+  await rm(work, { recursive: true, force: true });
+}
