@@ -1,11 +1,13 @@
 // Near-duplicate finding: the multi-index finds exactly what brute force finds,
 // `m2rag dedup-images` clusters transformed copies of real photos (crops, aspect crops, borders,
 // mirrors, turns, resizes, re-encodings, tone changes, overlays) with their originals and nothing
-// else, and flags or icons that differ only in colour stay apart.
+// else, flags or icons that differ only in colour stay apart, and a flag's mirrored, enlarged or
+// bordered copy still joins it.
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
+import sharp from 'sharp';
 import { CORPORA, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { scoreClusters, TRANSFORMS, writePlantedSet } from '../bench/images-transforms.js';
@@ -98,4 +100,32 @@ test('m2rag dedup-images keeps flags and stars that differ only in colour apart'
   assert.equal(result.code, 0, result.stderr);
   const { clusters } = JSON.parse(result.stdout) as { clusters: string[][] };
   assert.deepEqual(clusters, []);
+});
+
+test('m2rag dedup-images keeps a hue-rotated flag apart and joins mirrored, enlarged and bordered flags', async (t) => {
+  const dir = await tempDir(t);
+  const flags = ['Flag_of_Austria', 'Flag_of_Hungary', 'Flag_of_the_Netherlands'];
+  const expected: string[][] = [];
+  for (const flag of flags) {
+    const bytes = await readFile(path.join(MIRROR_IMAGES, `${flag}.svg.png`));
+    const { width } = await sharp(bytes).metadata();
+    const copies: Record<string, Buffer> = {
+      original: bytes,
+      mirrored: await sharp(bytes).flop().png().toBuffer(),
+      enlarged: await sharp(bytes).resize(width! * 2).png().toBuffer(),
+      bordered: await sharp(bytes).extend({ top: 20, bottom: 20, left: 20, right: 20, background: 'white' }).png().toBuffer(),
+    };
+    for (const [kind, copy] of Object.entries(copies)) await writeFile(path.join(dir, `${flag}-${kind}.png`), copy);
+    expected.push(Object.keys(copies).map((kind) => `${flag}-${kind}.png`).sort());
+  }
+  // Austria's red stripes are all four corners: cutting them as a border left only the white band,
+  // which its hue-rotated copy shares.
+  const austria = await readFile(path.join(MIRROR_IMAGES, 'Flag_of_Austria.svg.png'));
+  await writeFile(path.join(dir, 'Flag_of_Austria-hue.png'), await sharp(austria).modulate({ hue: 90 }).png().toBuffer());
+
+  const result = await runCli(['dedup-images', dir, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const { clusters } = JSON.parse(result.stdout) as { clusters: string[][] };
+  const found = clusters.map((cluster) => cluster.map((file) => path.basename(file)).sort()).sort((a, b) => a[0]!.localeCompare(b[0]!));
+  assert.deepEqual(found, expected);
 });

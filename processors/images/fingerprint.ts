@@ -47,6 +47,9 @@ interface Raw {
   info: { width: number; height: number; channels: number };
 }
 
+/** Largest spread (0-255) between a border colour's channels: padding is white, black or grey. */
+const MAX_BORDER_CHROMA = 24;
+
 /** Cuts a uniform border (padding, letterbox bars); the whole picture when there is none or all is border. */
 async function trimmed(raw: Raw): Promise<Raw> {
   // A border runs round the whole picture: corners of different colours (a flag's stripes) are content.
@@ -55,6 +58,10 @@ async function trimmed(raw: Raw): Promise<Raw> {
   for (const corner of corners) {
     for (let c = 0; c < Math.min(3, channels); c++) if (Math.abs(raw.data[corner + c]! - raw.data[c]!) > TRIM_THRESHOLD) return raw;
   }
+  // A coloured frame is content (Austria's red stripes): cutting it would leave only the white band,
+  // and a recoloured flag would leave the same band. Padding added to a copy is neutral.
+  const corner = Array.from(raw.data.subarray(0, Math.min(3, channels)));
+  if (Math.max(...corner) - Math.min(...corner) > MAX_BORDER_CHROMA) return raw;
   const input = { raw: { width: raw.info.width, height: raw.info.height, channels: raw.info.channels as 3 } };
   try {
     const cut = await sharp(raw.data, input).trim({ threshold: TRIM_THRESHOLD }).raw().toBuffer({ resolveWithObject: true });

@@ -39,9 +39,14 @@ interface Hit {
   /** Which of the two is the whole picture; the other holds the window. */
   whole: number;
   container: number;
+  /** How far the window's proportions stray from the whole picture's (aspectRatioGap). */
+  aspectGap: number;
 }
 
-/** Keeps, per other image, its WINDOWS_PER_CANDIDATE closest hits. */
+/**
+ * Keeps, per other image, its WINDOWS_PER_CANDIDATE closest hits; among equally close ones those of
+ * the copy's proportions, since along a flag's stripes many windows of other widths hash the same.
+ */
 function bestHits(hits: Hit[]): Hit[][] {
   const byOther = new Map<number, Hit[]>();
   for (const hit of hits) {
@@ -49,7 +54,7 @@ function bestHits(hits: Hit[]): Hit[][] {
     if (list) list.push(hit);
     else byOther.set(hit.other, [hit]);
   }
-  return [...byOther.values()].map((list) => list.sort((a, b) => a.distance - b.distance).slice(0, WINDOWS_PER_CANDIDATE));
+  return [...byOther.values()].map((list) => list.sort((a, b) => a.distance - b.distance || a.aspectGap - b.aspectGap).slice(0, WINDOWS_PER_CANDIDATE));
 }
 
 /**
@@ -79,13 +84,13 @@ export function clusterFingerprints(items: Array<Fingerprint | undefined>, optio
       for (const { id, distance } of windowsIndex.within(bits, options.radius)) {
         const { item, window } = windowOf[id]!;
         // This image mirrored looks like that window, so this image looks like the window mirrored.
-        hits.push({ other: item, window: mirror ? { ...window, mirror: !window.mirror } : window, distance, whole: i, container: item });
+        hits.push({ other: item, window: mirror ? { ...window, mirror: !window.mirror } : window, distance, whole: i, container: item, aspectGap: 0 });
       }
     }
     for (const { window, bits } of own) {
       for (const { id, distance } of wholesIndex.within(bits, options.radius)) {
         const { item, mirror } = wholeOf[id]!;
-        hits.push({ other: item, window: mirror ? { ...window, mirror: !window.mirror } : window, distance, whole: item, container: i });
+        hits.push({ other: item, window: mirror ? { ...window, mirror: !window.mirror } : window, distance, whole: item, container: i, aspectGap: 0 });
       }
     }
     for (const { window, bits } of own) {
@@ -98,7 +103,8 @@ export function clusterFingerprints(items: Array<Fingerprint | undefined>, optio
     wholeOf.push({ item: i, mirror: true });
     stats.indexMs += performance.now() - start;
     // A window of other proportions than the copy is no crop of it, however alike the stretched hashes.
-    const plausible = hits.filter((hit) => aspectRatioGap(items[hit.whole]!, items[hit.container]!, hit.window) <= ASPECT_TOLERANCE_START);
+    for (const hit of hits) hit.aspectGap = aspectRatioGap(items[hit.whole]!, items[hit.container]!, hit.window);
+    const plausible = hits.filter((hit) => hit.aspectGap <= ASPECT_TOLERANCE_START);
 
     start = performance.now();
     for (const candidates of bestHits(plausible)) {

@@ -44,7 +44,11 @@ const MOVES: Array<(w: Window, step: number) => Window> = [
 ];
 const REFINE_ROUNDS = 4;
 
-/** Hill-climbs `start` on `other` towards the best correlation with `whole` as a whole. */
+/**
+ * Hill-climbs `start` on `other` towards the best correlation with `whole` as a whole. A move may not
+ * take the window's proportions out of the copy's (or further out than they were): along stripes the
+ * correlation barely changes with width, and a free climb would stretch a flag's window past them.
+ */
 export function refineWindow(whole: Fingerprint, other: Fingerprint, start: Window): { window: Window; correlation: number } {
   const target = greyWindow(whole, WHOLE, COMPARE_SIDE);
   let best = start;
@@ -54,6 +58,8 @@ export function refineWindow(whole: Fingerprint, other: Fingerprint, start: Wind
     for (const move of MOVES) {
       for (const step of [1, -1]) {
         const candidate = move(best, step);
+        const gap = aspectRatioGap(whole, other, candidate);
+        if (gap > ASPECT_TOLERANCE_REFINED && gap > aspectRatioGap(whole, other, best)) continue;
         const score = correlation(target, greyWindow(other, candidate, COMPARE_SIDE));
         if (score > bestScore) {
           best = candidate;
