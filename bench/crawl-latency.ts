@@ -5,7 +5,6 @@
 // The bound is what politeness allows: requests × latency / (hosts × crawl.perDomainConcurrency).
 //   node --import tsx bench/crawl-latency.ts [--scale 1] [--latency-ms 250] [--hosts 20] [--concurrency N]
 // (`--concurrency` passes `--concurrency N` to the crawl; without it the default holds.)
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -13,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measureChild, type ChildMeasure } from './measure-child.js';
 import { CorpusStore, pageFetchIdOf } from '../storage/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -62,27 +62,8 @@ async function serveHosts(): Promise<{ hosts: string[]; requests: () => number; 
   return { hosts, requests: () => requests, close: () => servers.forEach((s) => s.close()) };
 }
 
-/** Runs a child process and samples its peak RSS (VmHWM) until it exits. */
-function measure(args: string[]): Promise<{ code: number; stderr: string; seconds: number; peakRssMb: number }> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, M2RAG_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let peakKb = 0;
-    child.stderr.on('data', (d) => (stderr += d));
-    const sampler = setInterval(async () => {
-      try {
-        const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-        peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
-      } catch {
-        // the child has exited
-      }
-    }, 100);
-    child.on('close', (code) => {
-      clearInterval(sampler);
-      resolve({ code: code ?? -1, stderr, seconds: (performance.now() - started) / 1000, peakRssMb: Math.round(peakKb / 1024) });
-    });
-  });
+function measure(args: string[]): Promise<ChildMeasure> {
+  return measureChild(args, { cwd: ROOT, env: { M2RAG_LOG_LEVEL: 'warn' } });
 }
 
 const served = await serveHosts();

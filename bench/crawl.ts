@@ -9,7 +9,6 @@
 // `--persist-queue` runs m2rag with `crawl.persistQueue: true` (Crawlee's queue written to disk as it runs).
 // `--heap-mb N` runs both crawlers with NODE_OPTIONS=--max-old-space-size=N (V8 then collects
 // garbage before the heap grows past N instead of when it likes).
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -17,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measureChild, type ChildMeasure } from './measure-child.js';
 import { CorpusStore } from '../storage/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,29 +52,8 @@ async function serveCopies(): Promise<{ url: string; close: () => void }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
-/** Runs a child process and samples its peak RSS (VmHWM) until it exits. */
-function measure(args: string[]): Promise<{ code: number; stdout: string; stderr: string; seconds: number; peakRssMb: number }> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: childNodeOptions, M2RAG_LOG_LEVEL: 'info', M2RAG_PROGRESS: 'json' } });
-    let stdout = '';
-    let stderr = '';
-    let peakKb = 0;
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const sampler = setInterval(async () => {
-      try {
-        const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-        peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
-      } catch {
-        // the child has exited
-      }
-    }, 100);
-    child.on('close', (code) => {
-      clearInterval(sampler);
-      resolve({ code: code ?? -1, stdout, stderr, seconds: (performance.now() - started) / 1000, peakRssMb: Math.round(peakKb / 1024) });
-    });
-  });
+function measure(args: string[]): Promise<ChildMeasure> {
+  return measureChild(args, { cwd: ROOT, env: { NODE_OPTIONS: childNodeOptions, M2RAG_LOG_LEVEL: 'info', M2RAG_PROGRESS: 'json' } });
 }
 
 const server = await serveCopies();

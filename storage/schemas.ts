@@ -278,6 +278,13 @@ export const Generation = z.object({
     .optional(),
   /** What post-processing removed or the model got wrong (out-of-range and repeated citations, failed steps). */
   counts: z.record(z.string(), z.number()).optional(),
+  /**
+   * The single-stage prompt over this generation's M2RAG input, whatever was sent (the training
+   * set's user turn, as the reference rebuilds it for every summarizer): `llm` with each image as
+   * its detailed caption, `mllm` with `<image>` where each image goes, `imageIds` in that order.
+   * `sent` is false when no model received it (multi-stage, the extractive fallback).
+   */
+  singleStagePrompt: z.object({ llm: z.string(), mllm: z.string(), imageIds: z.array(z.string()), sent: z.boolean() }).optional(),
 });
 
 export const EvalResult = z.object({

@@ -1,7 +1,7 @@
 // The export writers on a small real LevelDB store: the M2RAG dev-set layout writes every element
-// with its score and validity (an unscored split holds 0, labelled under the extra key), ShareGPT takes only generations whose
-// image metrics all reach the minimum, jsonl lists every element with its decision, and a dataset
-// card names counts, thresholds and the methods used.
+// with its score and validity (an unscored split holds 0, labelled under the extra key), jsonl lists
+// every element with its decision, and a dataset card names counts, thresholds and the methods used.
+// The llama-factory training set is tested in export-llama-factory.test.ts.
 import assert from 'node:assert/strict';
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -82,27 +82,10 @@ test('m2rag layout: every split and image with its score and validity, unscored 
   assert.match(card, /scores: chunk: bm25-embedding \(embedded:test\) \| 2 \|/);
 });
 
-test('ShareGPT takes only generations whose image metrics are all at least 0.7; jsonl lists every element', async (t) => {
+test('jsonl lists every element with its decision', async (t) => {
   const dir = await tempDir(t);
-  const { store, imageId } = await fixture(dir);
+  const { store } = await fixture(dir);
   t.after(() => store.close());
-  const out = path.join(dir, 'sharegpt');
-  const summary = await exportDataset(store, { format: 'sharegpt', outDir: out, sharegptMinMetric: 0.7, settings });
-  assert.equal(summary.counts.taken, 1);
-  assert.equal(summary.counts['left out: below-minimum:image_coherence'], 1);
-  const records = JSON.parse(await readFile(path.join(out, 'sharegpt.json'), 'utf8'));
-  assert.deepEqual(records, [
-    {
-      id: 'g-good',
-      messages: [
-        { role: 'user', content: '<image>Betty Carter jazz' },
-        { role: 'assistant', content: 'Answer g-good\n\n![Betty](images/1.jpg)\n*Figure 1: Betty*' },
-      ],
-      images: [`images/${imageId}.jpg`],
-    },
-  ]);
-  await access(path.join(out, `images/${imageId}.jpg`));
-
   const jsonlOut = path.join(dir, 'jsonl');
   await exportDataset(store, { format: 'jsonl', outDir: jsonlOut, sharegptMinMetric: 0.7, settings });
   const lines = (await readFile(path.join(jsonlOut, 'elements.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));

@@ -116,7 +116,9 @@ test('a rating survives a reload, and a write without the session token is refus
   const form = page.locator(`#answer-${fixture.generationId} form.rate`);
   await form.locator('input[name=rater]').fill('Ada');
   await form.locator('input[name=metric_fluency]').fill('7');
-  await Promise.all([page.waitForURL(/\/query\/q-piano/), form.locator('button[type=submit]').click()]);
+  // The form posts, then is redirected back to the query page: wait for that navigation to finish
+  // (the URL matches before the post as well, so waiting for the URL alone races the reload).
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), form.locator('button[type=submit]').click()]);
   await page.reload();
   const reloaded = page.locator(`#answer-${fixture.generationId}`);
   assert.equal(await reloaded.locator('input[name=metric_fluency]').inputValue(), '7');

@@ -156,7 +156,7 @@ export const ConfigSchema = z
         /** Vectors above which retrieval uses an HNSW index (usearch) instead of exact search. */
         annAbove: z.number().int().positive().default(50_000),
         maxAnswerTokens: z.number().int().positive().default(800),
-        /** Minimum image coherence, helpfulness, reference and recall of a generation in the ShareGPT export. */
+        /** Minimum image coherence, helpfulness, reference and recall of a sample in the llama-factory training set (the reference's 0.7). */
         sharegptMinMetric: z.number().min(0).max(1).default(0.7),
       })
       .strict()

@@ -69,6 +69,24 @@ function header(template: PromptTemplate, input: M2ragInput): string {
   return renderPrompt(template, { question: input.question });
 }
 
+/** The vision prompt as text: `<image>` (LLaMA-Factory's image token) where the model sees each image. */
+function withImageTokens(parts: Part[]): string {
+  return parts.map((p) => ('text' in p ? p.text : `\n![<image>](${pseudoUrl(p.k, p.image)})\n`)).join('');
+}
+
+/**
+ * The single-stage prompts over an input, as the reference's training set rebuilds them for any
+ * summarizer (scripts/export_training_set.py): the LLM prompt with captions, the vision prompt with
+ * `<image>` tokens, and the images in token order.
+ */
+export function singleStagePrompts(input: M2ragInput): { llm: string; mllm: string; imageIds: string[] } {
+  return {
+    llm: asText(messageParts(header(SINGLE_STAGE_PROMPT, input), input)),
+    mllm: withImageTokens(messageParts(header(MLLM_PROMPT, input), input)),
+    imageIds: input.images.map((i) => i.imageId),
+  };
+}
+
 function citedAnswer(sender: ChatSender, method: GenerationOutput['method'], reply: string, input: M2ragInput, prompt: string): GenerationOutput {
   const processed = handleOutputImages(unwrapMarkdown(reply), input.images);
   return sender.output(method, processed.text, processed.cited, prompt, { 'citations-out-of-range': processed.outOfRange, 'citations-repeated': processed.repeated });
@@ -84,9 +102,7 @@ export async function generateMllm(vision: ChatModel, store: CorpusStore, input:
   const sender = new ChatSender(vision, [MLLM_PROMPT]);
   const parts = messageParts(header(MLLM_PROMPT, input), input);
   const reply = await sender.send(await asInterleaved(store, parts), maxTokens);
-  // The stored prompt shows each image as its path, where the model saw the image.
-  const prompt = parts.map((p) => ('text' in p ? p.text : `\n![<image>](${pseudoUrl(p.k, p.image)})\n`)).join('');
-  return citedAnswer(sender, 'mllm-single-stage', reply, input, prompt);
+  return citedAnswer(sender, 'mllm-single-stage', reply, input, withImageTokens(parts));
 }
 
 /**

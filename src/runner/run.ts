@@ -22,7 +22,7 @@ import { generateExtractive } from './extractive.js';
 import { generateRagvl, generateTextOnly, type GenerationInput, type GenerationOutput, type Strategy } from './generate.js';
 import type { QueryLabels } from './labels.js';
 import { IMAGE_SLOT, loadM2ragInput, type M2ragInput } from './m2rag-input.js';
-import { generateMllm, generateMultiStage, generateSingleStage } from './m2rag-generate.js';
+import { generateMllm, generateMultiStage, generateSingleStage, singleStagePrompts } from './m2rag-generate.js';
 import { rerank, type RerankResult } from './rerank.js';
 import { buildRetrievalCorpus, keptElementsByQuery, retrieve, type KeptElements, type RetrievalCorpus, type Retrieved } from './retrieve.js';
 
@@ -238,6 +238,9 @@ const PLANNED_METHOD: Record<Strategy, GenerationOutput['method']> = {
   text: 'llm-text-only',
 };
 
+/** Methods whose answer came from one of the single-stage prompts (the others still record them, unsent, for the training set). */
+const SENDS_SINGLE_STAGE = new Set<GenerationOutput['method']>(['llm-single-stage', 'mllm-single-stage']);
+
 function generationOf(query: Query, strategy: Strategy, found: Found, attempt: Attempt, prepared: Prepared): Generation {
   const output = attempt.ok ? attempt.output : undefined;
   const model = prepared.generator;
@@ -277,6 +280,7 @@ function generationOf(query: Query, strategy: Strategy, found: Found, attempt: A
         }
       : {}),
     counts: output?.counts,
+    ...(found.m2rag ? { singleStagePrompt: { ...singleStagePrompts(found.m2rag), sent: SENDS_SINGLE_STAGE.has(method) } } : {}),
   };
 }
 

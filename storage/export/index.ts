@@ -10,10 +10,10 @@ import type { ExportContext } from './context.js';
 import { buildElementsJsonl } from './elements-jsonl.js';
 import { writeM2ragQueries } from './m2rag.js';
 import { DEV_SET_FILE } from './m2rag-layout.js';
+import { buildLlamaFactory, DATASET_INFO_FILE, LLM_FILE, MLLM_FILE } from './llama-factory.js';
 import { loadDescriptions } from '../views.js';
-import { buildShareGpt } from './sharegpt.js';
 
-export const EXPORT_FORMATS = ['m2rag', 'sharegpt', 'jsonl'] as const;
+export const EXPORT_FORMATS = ['m2rag', 'llama-factory', 'jsonl'] as const;
 
 /** Written into every export folder, so a later export knows it may replace the folder. */
 export const EXPORT_MARKER = '.m2rag-export';
@@ -22,7 +22,7 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export interface ExportOptions {
   format: ExportFormat;
   outDir: string;
-  /** Minimum image coherence, helpfulness, reference and recall for ShareGPT. */
+  /** Minimum image coherence, helpfulness, reference and recall of a llama-factory training sample. */
   sharegptMinMetric: number;
   /** The export's own settings, by section, for the card; the settings that built the data come from the store's stage stats. */
   settings?: Record<string, Record<string, unknown>>;
@@ -47,10 +47,12 @@ export async function exportDataset(store: CorpusStore, options: ExportOptions):
     await writeFile(path.join(options.outDir, DEV_SET_FILE), lines.map((l) => l + '\n').join(''));
     files = [DEV_SET_FILE, 'images/', 'README.md'];
     counts = { ...c };
-  } else if (options.format === 'sharegpt') {
-    const { json, counts: c } = await buildShareGpt(ctx, options.sharegptMinMetric);
-    await writeFile(path.join(options.outDir, 'sharegpt.json'), json);
-    files = ['sharegpt.json', 'images/', 'README.md'];
+  } else if (options.format === 'llama-factory') {
+    const { llm, mllm, datasetInfo, counts: c } = await buildLlamaFactory(ctx, options.sharegptMinMetric);
+    await writeFile(path.join(options.outDir, LLM_FILE), llm);
+    await writeFile(path.join(options.outDir, MLLM_FILE), mllm);
+    await writeFile(path.join(options.outDir, DATASET_INFO_FILE), datasetInfo);
+    files = [DATASET_INFO_FILE, LLM_FILE, MLLM_FILE, 'images/', 'README.md'];
     counts = { generations: c.generations, taken: c.taken, ...Object.fromEntries(Object.entries(c.leftOut).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [`left out: ${k}`, v])) };
   } else {
     const { lines, counts: c } = await buildElementsJsonl(ctx, queries);

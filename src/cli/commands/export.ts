@@ -1,4 +1,4 @@
-// `m2rag export`: the dataset in the M2RAG benchmark layout, as ShareGPT training data, or as flat JSONL.
+// `m2rag export`: the dataset in the M2RAG benchmark layout, as the LLaMA-Factory training set, or as flat JSONL.
 // The export is written to a staging folder beside `--out` and swapped in at the end, so `--out`
 // never mixes files of two exports and an interrupted export leaves the previous one intact.
 import { randomBytes } from 'node:crypto';
@@ -33,7 +33,7 @@ async function exists(file: string): Promise<boolean> {
 export function register(program: Command): void {
   program
     .command('export')
-    .description('export the dataset: m2rag (the M2RAG-Bench dev-set layout with image files), sharegpt (training set) or jsonl (scored elements)')
+    .description('export the dataset: m2rag (the M2RAG-Bench dev-set layout with image files), llama-factory (the training set: ShareGPT conversations and dataset_info.json) or jsonl (scored elements)')
     .addOption(new Option('--format <name>', 'export format').choices([...EXPORT_FORMATS]).default('m2rag'))
     .requiredOption('--out <dir>', 'output folder (created if missing; an earlier export there is replaced)')
     .action(async (options: { format: ExportFormat; out: string }, command: Command) => {
@@ -49,7 +49,7 @@ export function register(program: Command): void {
             outDir: staging,
             sharegptMinMetric: config.run.sharegptMinMetric,
             // Only what the export itself decides; the settings that built the data come from the store.
-            settings: options.format === 'sharegpt' ? { 'Training-sample selection (this export)': { sharegptMinMetric: config.run.sharegptMinMetric } } : {},
+            settings: options.format === 'llama-factory' ? { 'Training-sample selection (this export)': { sharegptMinMetric: config.run.sharegptMinMetric } } : {},
           });
           if (await exists(outDir)) await rm(outDir, { recursive: true });
           await rename(staging, outDir);

@@ -1,0 +1,36 @@
+// Runs a command as a child process and samples its peak RSS (VmHWM) until it exits: the whole-process
+// figures the crawl benchmarks report.
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+
+export interface ChildMeasure {
+  code: number;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+  peakRssMb: number;
+}
+
+export function measureChild(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Promise<ChildMeasure> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { cwd: options.cwd, env: { ...process.env, ...options.env } });
+    let stdout = '';
+    let stderr = '';
+    let peakKb = 0;
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const sampler = setInterval(async () => {
+      try {
+        const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+        peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      } catch {
+        // the child has exited
+      }
+    }, 100);
+    child.on('close', (code) => {
+      clearInterval(sampler);
+      resolve({ code: code ?? -1, stdout, stderr, seconds: (performance.now() - started) / 1000, peakRssMb: Math.round(peakKb / 1024) });
+    });
+  });
+}
