@@ -12,8 +12,8 @@ import { runStage } from '../src/core/stage.js';
 import { RunStage } from '../src/runner/run.js';
 import { exportDataset } from '../storage/export/index.js';
 import { leftOutReason, pythonShuffle } from '../storage/export/llama-factory.js';
-import { chatReply, startOpenAiServer, userContent, type RecordedRequest } from './helpers/openai-server.js';
-import { buildRunFixture, scoreRunFixture, standInConfig } from './helpers/run-fixture.js';
+import { chatReply, userContent, type RecordedRequest } from './helpers/openai-server.js';
+import { scoredFixtureWithStandIn } from './helpers/run-fixture.js';
 import { servicesFor } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 import { generationIdOf, type EvalResult, type Generation } from '../storage/index.js';
@@ -34,13 +34,7 @@ function judged(generationId: string, metrics: Record<string, number>, failed: R
 const GOOD = { image_coherence: 0.9, image_helpfulness: 0.8, image_reference: 0.7, image_recall: 1 };
 
 test('llama-factory: the recorded single-stage prompt as the user turn, <image> per listed image, dataset_info, the 0.7 filter with counted reasons', async (t) => {
-  const fixture = await buildRunFixture(await tempDir(t));
-  t.after(() => fixture.store.close());
-  await scoreRunFixture(t, fixture);
-  const server = await startOpenAiServer({ chat: script });
-  t.after(() => server.close());
-  const config = standInConfig(server.url);
-  const services = servicesFor(t, config, fixture.store);
+  const { fixture, server, config, services } = await scoredFixtureWithStandIn(t, script);
   for (const strategy of ['single', 'multi', 'mllm'] as const) await runStage(new RunStage({ strategy }), fixture.store, { services, config });
   const offline = ConfigSchema.parse({});
   await runStage(new RunStage({ strategy: 'single' }), fixture.store, { services: servicesFor(t, offline, fixture.store), config: offline, force: true });

@@ -11,7 +11,7 @@ import { clearPromptOverrides, loadPromptOverrides } from '../src/core/prompts.j
 import { runStage } from '../src/core/stage.js';
 import { RunStage } from '../src/runner/run.js';
 import { chatReply, startOpenAiServer, userContent, type RecordedRequest, type ScriptedReply } from './helpers/openai-server.js';
-import { buildRunFixture, OTHER_PAGE_ID, PAGE_ID, QUERIES, scoreRunFixture, standInConfig } from './helpers/run-fixture.js';
+import { buildRunFixture, OTHER_PAGE_ID, PAGE_ID, QUERIES, scoredFixtureWithStandIn, scoreRunFixture, standInConfig } from './helpers/run-fixture.js';
 import { servicesFor } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 import { chunkIdOf, generationIdOf, scoreIdOf } from '../storage/index.js';
@@ -33,14 +33,8 @@ function script(request: RecordedRequest): ScriptedReply {
 }
 
 test('single, multi and mllm generation: request shapes, only the kept input, images at their placeholders', async (t) => {
-  const fixture = await buildRunFixture(await tempDir(t));
-  t.after(() => fixture.store.close());
   // The score stage drops the weather chunk (2) and the portrait (2), though its placeholder is in a kept split.
-  await scoreRunFixture(t, fixture);
-  const server = await startOpenAiServer({ chat: script });
-  t.after(() => server.close());
-  const config = standInConfig(server.url);
-  const services = servicesFor(t, config, fixture.store);
+  const { fixture, server, config, services } = await scoredFixtureWithStandIn(t, script);
   const { piano, georgia } = fixture.imageIds;
 
   const single = await runStage(new RunStage({ strategy: 'single' }), fixture.store, { services, config });

@@ -10,7 +10,7 @@ import { runStage } from '../src/core/stage.js';
 import { EvalStage, judgeNameOf, summarizeEvaluation } from '../src/runner/evaluate.js';
 import { RunStage } from '../src/runner/run.js';
 import { chatReply, errorReply, startOpenAiServer, userContent, type RecordedRequest, type ScriptedReply } from './helpers/openai-server.js';
-import { buildRunFixture, QUERIES, scoreRunFixture, standInConfig, subjectOf } from './helpers/run-fixture.js';
+import { buildRunFixture, QUERIES, scoredFixtureWithStandIn, scoreRunFixture, standInConfig, subjectOf } from './helpers/run-fixture.js';
 import { servicesFor } from './helpers/services.js';
 import { tempDir } from './helpers/temp.js';
 import { evalResultIdOf, generationIdOf, inShard } from '../storage/index.js';
@@ -93,13 +93,7 @@ test('a failed generation is recorded with its reason and retried; a done query 
 });
 
 test('run shards: each rank answers only its queries, and together they answer all', async (t) => {
-  const fixture = await buildRunFixture(await tempDir(t), { bothQueries: true });
-  t.after(() => fixture.store.close());
-  await scoreRunFixture(t, fixture);
-  const server = await startOpenAiServer({ chat: reply });
-  t.after(() => server.close());
-  const config = standInConfig(server.url);
-  const services = servicesFor(t, config, fixture.store);
+  const { fixture, config, services } = await scoredFixtureWithStandIn(t, reply, { bothQueries: true });
   const answered = async () => {
     const ids: string[] = [];
     for await (const g of fixture.store.iterate('generations')) ids.push(g.queryId);

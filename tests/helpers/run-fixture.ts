@@ -13,8 +13,9 @@ import { runStage } from '../../src/core/stage.js';
 import { createScoreStage } from '../../scorers/score-stage.js';
 import { chunkIdOf, CorpusStore, occurrenceIdOf, sha256Hex, stableId, type StoreBatch } from '../../storage/index.js';
 import { CORPORA } from './cli.js';
-import { chatReply, startOpenAiServer, userContent, type RecordedRequest } from './openai-server.js';
+import { chatReply, startOpenAiServer, userContent, type RecordedRequest, type Script } from './openai-server.js';
 import { servicesFor } from './services.js';
+import { tempDir } from './temp.js';
 
 const IMAGES = path.join(CORPORA, 'wiki-ray-charles/I/m');
 const AT = '2026-01-01T00:00:00.000Z';
@@ -178,4 +179,19 @@ export function subjectOf(request: RecordedRequest): ImageName | 'poster' | 'tex
   if (text.includes('Sheet music cover')) return 'georgia';
   if (text.includes('Film poster')) return 'poster';
   return 'logo';
+}
+
+/**
+ * The usual start of a generation test: the fixture, scored by the real score stage, and a local
+ * stand-in for an OpenAI-compatible server answering with `chat`, with the config and model services
+ * pointed at it. Everything is closed when the test ends.
+ */
+export async function scoredFixtureWithStandIn(t: TestContext, chat: Script, options?: Parameters<typeof buildRunFixture>[1]) {
+  const fixture = await buildRunFixture(await tempDir(t), options);
+  t.after(() => fixture.store.close());
+  await scoreRunFixture(t, fixture);
+  const server = await startOpenAiServer({ chat });
+  t.after(() => server.close());
+  const config = standInConfig(server.url);
+  return { fixture, server, config, services: servicesFor(t, config, fixture.store) };
 }
