@@ -2,13 +2,12 @@
 // it: the store ends exactly as after an uninterrupted crawl (no duplicates, nothing lost).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CORPORA, ROOT, runCli } from './helpers/cli.js';
 import { startStaticServer } from './helpers/static-server.js';
 import { tempDir } from './helpers/temp.js';
-import { crawlSnapshot } from './helpers/crawl-snapshot.js';
+import { crawlSnapshot, slowSeedsCrawl } from './helpers/crawl-snapshot.js';
 import { CorpusStore } from '../storage/index.js';
 
 const MIRROR = path.join(CORPORA, 'wiki-ray-charles');
@@ -21,12 +20,8 @@ test('SIGKILL mid-crawl, then the same command again: same store as an uninterru
   const server = await startStaticServer(MIRROR);
   t.after(() => server.close());
   const dir = await tempDir(t);
-  const queries = path.join(dir, 'q.jsonl');
-  await writeFile(queries, ARTICLES.map(([query, names]) => JSON.stringify({ query, urls: names.map((n) => `${server.url}/A/${n}.html`) })).join('\n') + '\n');
   // A delay between requests to the host stretches the crawl, so the kill lands in the middle of it.
-  const config = path.join(dir, 'config.yaml');
-  await writeFile(config, 'crawl:\n  perDomainDelayMs: 40\n');
-  const argsFor = (store: string): string[] => ['--store', store, '--config', config, 'crawl', '--queries', queries, '--search', 'seeds', '--site', server.url + '/'];
+  const { argsFor } = await slowSeedsCrawl(dir, server.url, ARTICLES, 40);
 
   const killed = path.join(dir, 'killed');
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/m2rag.js'), ...argsFor(killed)], { stdio: 'ignore', env: { ...process.env, M2RAG_LOG_LEVEL: 'fatal' } });

@@ -7,7 +7,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CORPORA, ROOT, runCli } from './helpers/cli.js';
-import { crawledQueries, crawlSnapshot } from './helpers/crawl-snapshot.js';
+import { crawledQueries, crawlSnapshot, slowSeedsCrawl } from './helpers/crawl-snapshot.js';
 import { startStaticServer } from './helpers/static-server.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -53,12 +53,8 @@ test('SIGINT to the process group mid-crawl: exit 130 with one line, and the sam
   const server = await startStaticServer(MIRROR);
   t.after(() => server.close());
   const dir = await tempDir(t);
-  const queries = path.join(dir, 'q.jsonl');
-  await writeFile(queries, ARTICLES.map(([query, names]) => JSON.stringify({ query, urls: names.map((n) => `${server.url}/A/${n}.html`) })).join('\n') + '\n');
   // A delay between requests to the one host makes the whole crawl take well over ten seconds.
-  const config = path.join(dir, 'config.yaml');
-  await writeFile(config, 'crawl:\n  perDomainDelayMs: 120\n');
-  const argsFor = (store: string): string[] => ['--store', store, '--config', config, 'crawl', '--queries', queries, '--search', 'seeds', '--site', server.url + '/'];
+  const { argsFor } = await slowSeedsCrawl(dir, server.url, ARTICLES, 120);
 
   const stopped = path.join(dir, 'stopped');
   const images = (): number => server.requests.filter((p) => p.startsWith('/I/m/')).length;

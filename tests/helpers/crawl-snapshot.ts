@@ -1,5 +1,7 @@
 // What a crawl wrote, as comparable sets, for the tests that check a resumed crawl equals an uninterrupted one.
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { CorpusStore, type IndexName, type RecordKind } from '../../storage/index.js';
 
 /** Everything the crawl wrote, as comparable sets (fetch times and attempt counts aside); every query must be marked done. */
@@ -40,4 +42,17 @@ export async function crawledQueries(dir: string): Promise<number> {
   } finally {
     await db.close();
   }
+}
+
+/**
+ * A seeds crawl of mirror articles served by a real local server, slowed by a per-host delay so a
+ * signal can land mid-crawl: the queries file and config are written in `dir`, and `argsFor(store)`
+ * is the command line of the crawl into that store.
+ */
+export async function slowSeedsCrawl(dir: string, serverUrl: string, articles: ReadonlyArray<readonly [string, readonly string[]]>, delayMs: number): Promise<{ argsFor: (store: string) => string[] }> {
+  const queries = path.join(dir, 'q.jsonl');
+  await writeFile(queries, articles.map(([query, names]) => JSON.stringify({ query, urls: names.map((n) => `${serverUrl}/A/${n}.html`) })).join('\n') + '\n');
+  const config = path.join(dir, 'config.yaml');
+  await writeFile(config, `crawl:\n  perDomainDelayMs: ${delayMs}\n`);
+  return { argsFor: (store) => ['--store', store, '--config', config, 'crawl', '--queries', queries, '--search', 'seeds', '--site', serverUrl + '/'] };
 }
