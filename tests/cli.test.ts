@@ -10,7 +10,7 @@ import { tempDir } from './helpers/temp.js';
 import { CorpusStore } from '../storage/index.js';
 
 const SUBCOMMANDS = ['build', 'crawl', 'process', 'describe', 'score', 'export', 'run', 'eval', 'serve', 'stats'];
-const EMPTY_COUNTS = { queries: 0, hits: 0, pages: 0, chunks: 0, images: 0, occurrences: 0, descriptions: 0, scores: 0, generations: 0, evalResults: 0 };
+const EMPTY_COUNTS = { queries: 0, hits: 0, pages: 0, chunks: 0, images: 0, occurrences: 0, descriptions: 0, scores: 0, generations: 0, evalResults: 0, ratings: 0 };
 
 function linesOf(text: string): string[] {
   return text.split('\n').filter((line) => line !== '');

@@ -102,6 +102,24 @@ test('m2rag dedup-images keeps flags and stars that differ only in colour apart'
   assert.deepEqual(clusters, []);
 });
 
+test('m2rag dedup-images keeps enlarged stars apart: a grey star beside a coloured one of the same shape', async (t) => {
+  // Enlarged, the stars share more smooth background, so a whole-picture luminance gap fell under the
+  // grey-copy limit and the grey star joined the yellow one; each enlarged star belongs with its own original only.
+  const dir = await tempDir(t);
+  const stars = ['Star_empty', 'Star_full', 'Star_half'];
+  for (const star of stars) {
+    const bytes = await readFile(path.join(MIRROR_IMAGES, `${star}.svg.png`));
+    const { width } = await sharp(bytes).metadata();
+    await writeFile(path.join(dir, `${star}.png`), bytes);
+    await writeFile(path.join(dir, `${star}-x2.png`), await sharp(bytes).resize(width! * 2).png().toBuffer());
+  }
+  const result = await runCli(['dedup-images', dir, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const { clusters } = JSON.parse(result.stdout) as { clusters: string[][] };
+  const found = clusters.map((cluster) => cluster.map((file) => path.basename(file)).sort()).sort((a, b) => a[0]!.localeCompare(b[0]!));
+  assert.deepEqual(found, stars.map((star) => [`${star}-x2.png`, `${star}.png`]));
+});
+
 test('m2rag dedup-images keeps a hue-rotated flag apart and joins mirrored, enlarged and bordered flags', async (t) => {
   const dir = await tempDir(t);
   const flags = ['Flag_of_Austria', 'Flag_of_Hungary', 'Flag_of_the_Netherlands'];

@@ -52,4 +52,8 @@ test('eval agreement prints each metric’s correlation with the human ratings, 
   const table = await runCli(['--store', path.join(dir, 'store'), 'eval', 'agreement']);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /^fluency\s+5\s+0\.800\s+0\.600$/m);
+
+  // Ratings are records like any other: `stats` counts them (two raters × five answers + five).
+  const stats = await runCli(['--store', path.join(dir, 'store'), 'stats', '--json']);
+  assert.equal(JSON.parse(stats.stdout).ratings, 15);
 });

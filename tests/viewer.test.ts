@@ -61,10 +61,12 @@ function rawGet(requestPath: string): Promise<{ status: number; type: string; bo
   });
 }
 
-test('the query list loads, and typing in search filters it', async () => {
+test('the query list loads with each query’s level, and typing in search filters it', async () => {
   const page = await browser.newPage();
   await page.goto(base + '/');
   assert.equal(await page.locator('tr.query-row').count(), 2);
+  const levels = await page.locator('tr.query-row td:nth-child(3)').allTextContents();
+  assert.deepEqual(levels.map((level) => level.trim()).sort(), ['', '2']);
   await page.fill('#query-search', 'georgia');
   const visible = page.locator('tr.query-row:visible');
   assert.equal(await visible.count(), 1);

@@ -28,6 +28,8 @@ export async function buildViewerFixture(dir: string): Promise<ViewerFixture> {
     batch.del('descriptions', description.id);
     batch.put('descriptions', { ...description, id: descriptionIdOf(description.imageId, description.occurrenceId, description.method, description.provenance.model) });
   }
+  // A level, as query intake or an imported dev set leaves it, for the list and the query page to show.
+  batch.put('queries', { ...(await store.get('queries', queryId))!, level: 2 });
   const hostile = chunkIdOf(PAGE_ID, 2);
   const chunk = (await store.get('chunks', hostile))!;
   batch.put('chunks', { ...chunk, text: HOSTILE_MARKUP });

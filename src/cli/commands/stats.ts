@@ -14,6 +14,7 @@ const COUNTED: Array<[key: string, kind: RecordKind]> = [
   ['scores', 'scores'],
   ['generations', 'generations'],
   ['evalResults', 'evalResults'],
+  ['ratings', 'ratings'],
 ];
 
 export interface StageSummary {
