@@ -2,7 +2,7 @@
 // exit 2, one line saying what is wrong and where, nothing written — or a build that could do none of
 // its work (exit 1).
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runCli } from './helpers/cli.js';
@@ -104,6 +104,32 @@ test('a config file with an API key in it is refused with one clear line', async
   assert.equal(linesOf(stderr).length, 1, stderr);
   assert.match(stderr, /models\.apiKey: API keys are read from environment variables only/);
   assert.doesNotMatch(stderr, /sk-123/);
+});
+
+test('a config typo names the nearest valid key, bad YAML quotes its line, and invalid UTF-8 in a queries file names its line', async (t) => {
+  const dir = await tempDir(t);
+  const queries = path.join(dir, 'q.txt');
+  await writeFile(queries, 'ray charles\n');
+  const store = path.join(dir, 's');
+  const cases: Array<[config: string, expected: RegExp]> = [
+    ['crawler:\n  pages: 3\n', /m2rag\.yaml: top level: unknown key "crawler"; did you mean "crawl"\?$/],
+    ['crawl:\n  pagse: 3\n', /m2rag\.yaml: crawl: unknown key "pagse"; did you mean "pages"\?$/],
+    ['crawl:\n  pages: [1, 2\nimages: {}\n', /m2rag\.yaml: not valid YAML, line 3, column 1: .*: "images: \{\}"$/],
+  ];
+  for (const [text, expected] of cases) {
+    const config = path.join(dir, 'm2rag.yaml');
+    await writeFile(config, text);
+    const { code, stderr } = await runCli(['--config', config, '--store', store, 'build', '--queries', queries]);
+    assert.equal(code, 2, stderr);
+    assert.equal(linesOf(stderr).length, 1, stderr);
+    assert.match(linesOf(stderr)[0]!, expected);
+  }
+  const bad = path.join(dir, 'bad.txt');
+  await writeFile(bad, Buffer.concat([Buffer.from('ray charles\n'), Buffer.from([0xff, 0xfe]), Buffer.from(' invalid utf8\n')]));
+  const invalid = await runCli(['--store', store, 'build', '--queries', bad]);
+  assert.equal(invalid.code, 2, invalid.stderr);
+  assert.deepEqual(linesOf(invalid.stderr), [`m2rag: ${bad}:2: not valid UTF-8 text; save the file as UTF-8`]);
+  await assert.rejects(stat(store), 'no store is created by a refused command');
 });
 
 test('a build whose search fails for every query exits 1 and marks no later stage done', async (t) => {

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { UserError } from './errors.js';
+import { configIssueMessage, yamlErrorMessage } from './config-errors.js';
 import { RUN_STRATEGIES } from './stages.js';
 
 export const ConfigSchema = z
@@ -212,7 +213,8 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
     try {
       fromFile = (file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) ?? {};
     } catch (error) {
-      throw new UserError(`${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'} (${(error as Error).message.split('\n')[0]})`);
+      if (file.endsWith('.json')) throw new UserError(`${file}: not valid JSON (${(error as Error).message.split('\n')[0]})`);
+      throw new UserError(`${file}: not valid YAML, ${yamlErrorMessage(error as Error, text)}`);
     }
     if (typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new UserError(`${file}: the config must be a mapping of sections`);
     rejectSecrets(fromFile, file);
@@ -224,8 +226,7 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
   }
   const result = ConfigSchema.safeParse(merged);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new UserError(`${file ?? 'flags'}: ${issue.path.join('.')}: ${issue.message}`);
+    throw new UserError(`${file ?? 'flags'}: ${configIssueMessage(ConfigSchema, result.error.issues[0]!)}`);
   }
   return result.data;
 }

@@ -37,13 +37,36 @@ function isJsonLines(file: string, lines: string[]): boolean {
 }
 
 export async function readQueriesFile(file: string): Promise<QueriesFile> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (error) {
     throw new UserError(`${file}: cannot read queries file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  return parseQueries(file, text);
+  return parseQueries(file, decodeUtf8(file, bytes));
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The file as text; bytes that are not UTF-8 stop the command at their line, never become U+FFFD in a query. */
+function decodeUtf8(file: string, bytes: Buffer): string {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    let start = 0;
+    let line = 1;
+    for (; start <= bytes.length; line++) {
+      const end = bytes.indexOf(0x0a, start);
+      const stop = end === -1 ? bytes.length : end;
+      try {
+        STRICT_UTF8.decode(bytes.subarray(start, stop));
+      } catch {
+        break;
+      }
+      start = stop + 1;
+    }
+    throw new UserError(`${file}:${line}: not valid UTF-8 text; save the file as UTF-8`);
+  }
 }
 
 export function parseQueries(file: string, text: string): QueriesFile {
