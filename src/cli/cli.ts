@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isExpectedError } from '../core/errors.js';
-import { log } from '../core/feedback.js';
+import { log, setVerbosity } from '../core/feedback.js';
 import { interrupt, interruptSignal, InterruptedError } from '../core/stage.js';
 import { StoreOpenError, StoreVersionError } from '../../storage/index.js';
 import { register as registerBuild } from './commands/build.js';
@@ -34,6 +34,13 @@ export function createProgram(): Command {
     .option('--store <dir>', 'corpus store directory', './m2rag-store')
     .option('--config <file>', 'config file (YAML or JSON); flags override it')
     .option('--prompts <file>', 'prompts file (YAML or JSON, name: text) replacing default prompt wording; see `m2rag prompts list`')
+    .option('-q, --quiet', 'print warnings, errors and results only: no progress, no info logs')
+    .option('--debug', 'print debug logs, and the stack trace of an unexpected error')
+    .hook('preAction', (command) => {
+      const { quiet, debug } = command.opts<{ quiet?: boolean; debug?: boolean }>();
+      debugging = Boolean(debug);
+      setVerbosity(debug ? 'debug' : quiet ? 'quiet' : 'normal');
+    })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerBuild(program);
@@ -62,6 +69,8 @@ const INTERRUPTED = 'interrupted: run the same command to resume\n';
 const GRACE_MS = 1_500;
 
 let grace: NodeJS.Timeout | undefined;
+/** `--debug` was given: an unexpected error is logged with its stack. */
+let debugging = false;
 
 /**
  * The first SIGINT/SIGTERM stops new work (stages check the interrupt signal) and lets what is in
@@ -108,7 +117,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`m2rag: ${error.message}\n`);
       return error.exitCode;
     }
-    log.error({ err: error }, 'unexpected error');
+    // A bug: one line by default, the stack trace with --debug (what a bug report needs).
+    if (debugging) log.error({ err: error }, 'unexpected error');
+    else process.stderr.write(`m2rag: internal error: ${error instanceof Error ? error.message : String(error)} (a bug: rerun with --debug for the stack trace and report it)\n`);
     return 1;
   } finally {
     stopHandling();
