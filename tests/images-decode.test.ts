@@ -122,3 +122,14 @@ test('EXIF orientation is applied: a portrait photo stored sideways reports its 
   const thumbnailMeta = await sharp(result.thumbnail as Buffer).metadata();
   assert.equal(`${thumbnailMeta.width}×${thumbnailMeta.height}`, `${height}×${width}`);
 });
+
+test('a file-type icon (Wikipedia’s fileicon-ogg.png, 120×120) is filtered as icon-like by its file name', async () => {
+  const bytes = await readFile(path.join(CORPORA, 'wiki-ray-charles/I/m/fileicon-ogg.png'));
+  const result = await decodeImage(bytes, OPTIONS);
+  assert.ok(result.ok);
+  const url = 'http://127.0.0.1/I/m/fileicon-ogg.png';
+  const occurrence = { id: 'o', kind: 'page' as const, index: 0, url, attributes: { src: '../../I/m/fileicon-ogg.png' } };
+  const filter = filterImage(imageRecord(bytes.length, { width: result.width, height: result.height, format: result.format, firstUrl: url }), [{ occurrence }], { ...FILTERS, minBytes: 1 });
+  assert.equal(filter.kept, false);
+  assert.ok(filter.reasons.includes('icon-like:src'), filter.reasons.join(', '));
+});

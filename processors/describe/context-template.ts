@@ -17,7 +17,7 @@ const MAX_CANDIDATE_SENTENCES = 40;
 
 export interface TemplateDescription {
   text: string;
-  /** The parts used, in order: figcaption, alt, title, file-name, query, heading, ocr, context. */
+  /** The parts used, in order: figcaption, alt, title, file-name, snippet, heading, ocr, context. */
   sources: string[];
 }
 
@@ -115,13 +115,12 @@ export async function composeDescription(context: DescribeContext, ocrLines: Ocr
     parts.push(`Image file "${context.fileName}".`);
     sources.push('file-name');
   }
-  if (context.kind === 'auxiliary') {
-    parts.push(`Found by an image search for "${context.query}".`);
-    sources.push('query');
-    if (context.snippet) {
-      parts.push(sentence(`Search snippet: ${context.snippet}`));
-      sources.push('snippet');
-    }
+  // An auxiliary image's search phrase is our own text, not evidence about the image: echoed into the
+  // description, it made every such image look relevant to its query to the scorer and the reranker.
+  // The search result's snippet is the site's text about the image, so it stays.
+  if (context.kind === 'auxiliary' && context.snippet) {
+    parts.push(sentence(`Search snippet: ${context.snippet}`));
+    sources.push('snippet');
   }
   if (context.heading) {
     parts.push(`In the section "${context.heading}".`);
@@ -139,7 +138,7 @@ export async function composeDescription(context: DescribeContext, ocrLines: Ocr
   // Nearest sentences first, so the candidate cap drops the far ones.
   const candidates = [...above.slice(-MAX_CANDIDATE_SENTENCES / 2), ...below.slice(0, MAX_CANDIDATE_SENTENCES / 2)];
   if (candidates.length > 0) {
-    const anchorParts = [context.figcaption, context.alt, context.title, context.heading, recognized, context.query, context.snippet].filter(Boolean);
+    const anchorParts = [context.figcaption, context.alt, context.title, context.heading, recognized, context.snippet].filter(Boolean);
     const hasAnchor = anchorParts.length > 0;
     const anchor = hasAnchor ? anchorParts.join('. ') : (context.fileName ?? '');
     const [anchorVector, ...vectors] = await embedder.embedTexts([anchor, ...candidates]);

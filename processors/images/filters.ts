@@ -18,7 +18,8 @@ export interface OccurrenceSignals {
   pageImageCount?: number;
 }
 
-const ICON_WORDS = /(?:^|[^a-z])(icons?|logos?|buttons?|btn|sprites?|badges?|emoji|favicon|spinner|loader|loading|avatar|arrow|bullet|rating|social|share)(?:[^a-z]|$)/i;
+// `file` may lead an icon word: Wikipedia's file-type icons are `Fileicon-ogg.png` and the like.
+const ICON_WORDS = /(?:^|[^a-z])(?:file[-_]?)?(icons?|logos?|buttons?|btn|sprites?|badges?|emoji|favicon|spinner|loader|loading|avatar|arrow|bullet|rating|social|share)(?:[^a-z]|$)/i;
 const TRACKING_URL = /(?:^|[/_.?&=-])(pixel|beacon|track(?:ing)?|analytics|spacer|blank|transparent|clear)(?:[/_.?&=-]|\.gif|\.png|$)/i;
 const ICON_SIDE = 64;
 const TRACKING_SIDE = 2;
