@@ -150,3 +150,14 @@ test('a build whose search fails for every query exits 1 and marks no later stag
   assert.equal(process.code, 0);
   assert.match(process.stderr, /process-text: queries-waiting-for:crawl=2/);
 });
+
+test('--render with no usable Chromium is one line and exit 2 before any query is stored', async (t) => {
+  const dir = await tempDir(t);
+  const queries = path.join(dir, 'q.txt');
+  await writeFile(queries, 'ray charles\n');
+  const store = path.join(dir, 'store');
+  const { code, stderr } = await runCli(['--store', store, 'build', '--queries', queries, '--render', '--chromium', path.join(dir, 'no-chromium')]);
+  assert.equal(code, 2, stderr);
+  assert.deepEqual(linesOf(stderr), [`m2rag: --chromium ${path.join(dir, 'no-chromium')}: not an executable file`]);
+  await assert.rejects(stat(store));
+});

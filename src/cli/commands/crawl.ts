@@ -15,6 +15,7 @@ import { runBuildSteps, type BuildStep } from '../pipeline.js';
 import type { Config } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
 import { CorpusStore } from '../../../storage/index.js';
+import { findChromium } from '../../../crawlers/fetch/chromium.js';
 
 export interface CrawlFlags {
   search?: 'wikipedia' | 'searxng' | 'brave' | 'google-cse' | 'local' | 'seeds';
@@ -77,6 +78,8 @@ export async function crawlConfigFor(global: GlobalOptions, options: CrawlFlags)
   if (config.crawl.search === 'local' && !config.crawl.site) {
     throw new UserError('--search local needs --site <url>: the entry page of the site or mirror to search');
   }
+  // Before any query is stored: a missing browser is the user's to fix, not a crawl failure per page.
+  if (config.crawl.render) await findChromium(config.crawl.chromiumPath);
   return config;
 }
 
