@@ -30,6 +30,14 @@ module.exports = {
       from: { path: OURS, pathNot: '^src/(cli|viewer)/' },
       to: { path: '^src/viewer/' },
     },
+    only('queue-imports-core-and-storage', '^src/queue/', '^(src/queue|src/core|storage)/', 'src/queue (BullMQ jobs, workers, status) carries stage work between processes; the stages themselves come from src/cli'),
+    {
+      name: 'only-cli-imports-queue',
+      comment: 'the queue is driven by commands: only src/cli loads it',
+      severity: 'error',
+      from: { path: OURS, pathNot: '^src/(cli|queue)/' },
+      to: { path: '^src/queue/' },
+    },
     {
       name: 'no-cycles',
       comment: 'files of ours import each other in one direction only',

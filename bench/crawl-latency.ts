@@ -5,18 +5,15 @@
 // The bound is what politeness allows: requests × latency / (hosts × crawl.perDomainConcurrency).
 //   node --import tsx bench/crawl-latency.ts [--scale 1] [--latency-ms 250] [--hosts 20] [--concurrency N]
 // (`--concurrency` passes `--concurrency N` to the crawl; without it the default holds.)
-import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { latencyQueryLines, serveHosts } from './latency-hosts.js';
 import { measureChild, type ChildMeasure } from './measure-child.js';
 import { CorpusStore, pageFetchIdOf } from '../storage/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MIRROR = path.resolve(ROOT, '../shared/corpora/wiki-ray-charles');
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
@@ -29,56 +26,14 @@ const QUERIES = 60 * scale;
 const PAGES_PER_QUERY = 10;
 const PER_HOST = 4; // crawl.perDomainConcurrency's default, which the run keeps
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.htm': 'text/html; charset=utf-8', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif', '.svg': 'image/svg+xml' };
-
-/** One server per loopback host, all on one port; the mirror under /c<n>/ for every n, each response after `latencyMs`. */
-async function serveHosts(): Promise<{ hosts: string[]; requests: () => number; close: () => void }> {
-  let requests = 0;
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    requests++;
-    setTimeout(async () => {
-      const pathname = decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/^\/c\d+\//, '/');
-      const file = path.join(MIRROR, pathname);
-      try {
-        if (!file.startsWith(MIRROR) || !(await stat(file)).isFile()) throw new Error('missing');
-        res.writeHead(200, { 'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream' });
-        createReadStream(file).pipe(res);
-      } catch {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      }
-    }, latencyMs);
-  };
-  const servers: http.Server[] = [];
-  let port = 0;
-  const hosts: string[] = [];
-  for (let h = 0; h < hostCount; h++) {
-    const address = `127.0.0.${h + 2}`;
-    const server = http.createServer(handler);
-    await new Promise<void>((resolve) => server.listen(port, address, resolve));
-    port = (server.address() as AddressInfo).port;
-    servers.push(server);
-    hosts.push(`http://${address}:${port}`);
-  }
-  return { hosts, requests: () => requests, close: () => servers.forEach((s) => s.close()) };
-}
-
 function measure(args: string[]): Promise<ChildMeasure> {
   return measureChild(args, { cwd: ROOT, env: { M2RAG_LOG_LEVEL: 'warn' } });
 }
 
-const served = await serveHosts();
+const served = await serveHosts(hostCount, latencyMs);
 const work = await mkdtemp(path.join(os.tmpdir(), 'm2rag-bench-latency-'));
 try {
-  const articles: string[] = [];
-  for (const name of (await readdir(path.join(MIRROR, 'A'))).sort()) {
-    const html = await readFile(path.join(MIRROR, 'A', name), 'utf8');
-    if (!/http-equiv="refresh"/i.test(html)) articles.push(name);
-  }
-  // Page j: host j mod hosts, article j mod articles, copy j div articles (so every page URL is distinct).
-  const pageUrl = (j: number): string => `${served.hosts[j % hostCount]}/c${Math.floor(j / articles.length)}/A/${encodeURIComponent(articles[j % articles.length]!)}`;
-  const lines = Array.from({ length: QUERIES }, (_, q) =>
-    JSON.stringify({ query: `latency query ${q}`, urls: Array.from({ length: PAGES_PER_QUERY }, (_, k) => pageUrl(q * PAGES_PER_QUERY + k)) }),
-  );
+  const lines = await latencyQueryLines(served.hosts, QUERIES, PAGES_PER_QUERY);
   const queries = path.join(work, 'queries.jsonl');
   await writeFile(queries, lines.join('\n') + '\n');
   const store = path.join(work, 'store');

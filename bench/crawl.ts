@@ -3,10 +3,9 @@
 // 85 articles are served under `--copies` path prefixes (default 12, so 1,020 distinct page URLs;
 // their images get distinct URLs too and are deduplicated by sha256). Each crawler runs as its own
 // process; peak RSS is the child's VmHWM from /proc.
-//   node --import tsx bench/crawl.ts [--copies 12] [--concurrency 8] [--heap-mb N] [--shared-images] [--persist-queue]
+//   node --import tsx bench/crawl.ts [--copies 12] [--concurrency 8] [--heap-mb N] [--shared-images]
 // `--shared-images` serves every copy's pages with root-relative image paths, so all copies use the
 // same image URLs, as the pages of one real site do (without it every copy's images are new URLs).
-// `--persist-queue` runs m2rag with `crawl.persistQueue: true` (Crawlee's queue written to disk as it runs).
 // `--heap-mb N` runs both crawlers with NODE_OPTIONS=--max-old-space-size=N (V8 then collects
 // garbage before the heap grows past N instead of when it likes).
 import { createReadStream } from 'node:fs';
@@ -29,7 +28,6 @@ const copies = arg('copies', 12);
 const concurrency = arg('concurrency', 8);
 const heapMb = arg('heap-mb', 0);
 const sharedImages = process.argv.includes('--shared-images');
-const persistQueue = process.argv.includes('--persist-queue');
 const childNodeOptions = heapMb > 0 ? `--max-old-space-size=${heapMb}` : (process.env.NODE_OPTIONS ?? '');
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.htm': 'text/html; charset=utf-8', '.jpg': 'image/jpeg', '.JPG': 'image/jpeg', '.png': 'image/png', '.css': 'text/css', '.js': 'text/javascript' };
@@ -77,7 +75,7 @@ try {
   // One host serves everything here, so the per-host cap is raised to the crawl's concurrency to
   // compare like with like (the bare crawler has no per-host cap).
   const config = path.join(work, 'config.yaml');
-  await writeFile(config, `crawl:\n  perDomainConcurrency: ${concurrency}\n  persistQueue: ${persistQueue}\n`);
+  await writeFile(config, `crawl:\n  perDomainConcurrency: ${concurrency}\n`);
   const store = path.join(work, 'store');
   const idle = await measure(['bin/m2rag.js', '--store', path.join(work, 'idle'), 'stats']);
   const ours = await measure([...(process.env.M2RAG_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.M2RAG_BENCH_PROFILE] : []),
@@ -103,7 +101,6 @@ try {
     concurrency,
     nodeOptions: childNodeOptions || undefined,
     sharedImages,
-    persistQueue,
     bare: { pages: bareResult.pages, seconds: Number(bareResult.seconds.toFixed(1)), pagesPerMinute: Math.round(bareRate), peakRssMb: bare.peakRssMb },
     m2rag: {
       pages: counts.pages,

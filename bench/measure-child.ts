@@ -1,6 +1,6 @@
 // Runs a command as a child process and samples its peak RSS (VmHWM) until it exits: the whole-process
 // figures the crawl benchmarks report.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 
 export interface ChildMeasure {
@@ -11,10 +11,11 @@ export interface ChildMeasure {
   peakRssMb: number;
 }
 
-export function measureChild(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Promise<ChildMeasure> {
+export function measureChild(args: string[], options: { cwd: string; env?: Record<string, string | undefined>; onSpawn?: (child: ChildProcess) => void }): Promise<ChildMeasure> {
   return new Promise((resolve) => {
     const started = performance.now();
     const child = spawn(process.execPath, args, { cwd: options.cwd, env: { ...process.env, ...options.env } });
+    options.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     let peakKb = 0;

@@ -1,32 +1,32 @@
 // The `crawl` stage: for each query, search (pages and auxiliary images), then fetch and store the
 // pages with their images, then the auxiliary images. Search hits are stored before anything is
-// fetched, so a resumed run fetches exactly what the first run set out to fetch. One crawler serves
-// the whole run; while the runner waits for one query, the next few are already searched and their
-// pages queued, so the crawler's pool stays full across queries.
+// fetched, so a resumed run fetches exactly what the first run set out to fetch. One page crawler and
+// one image crawler serve the whole run; while the runner waits for one query, the next few are
+// already searched and their requests queued, so the crawlers' pools stay full across queries.
 import path from 'node:path';
 import { Configuration, log as crawleeLog, LogLevel } from '@crawlee/core';
 import { StageCounts, type Stage, type StageContext } from '../src/core/stage.js';
-import { imageFetchIdOf, occurrenceIdOf, pageFetchIdOf, searchHitIdOf, type CorpusStore, type Query, type SearchHit } from '../storage/index.js';
+import { imageFetchIdOf, occurrenceIdOf, pageFetchIdOf, searchHitIdOf, type CorpusStore, type Occurrence, type Query, type SearchHit } from '../storage/index.js';
+import { replayCounts } from './counts.js';
 import { findChromium } from './fetch/chromium.js';
-import { ImageFetcher, putImageOutcome } from './fetch/image-fetcher.js';
-import { PageCrawler } from './fetch/page-crawler.js';
+import { CrawlRun } from './fetch/crawl-run.js';
+import type { ImageUse } from './fetch/image-crawler.js';
 import { HostLimiter } from './net/host-limiter.js';
 import { RobotsCache } from './net/robots.js';
 import { FetchError, type SafeFetchOptions } from './net/safe-http.js';
 import { UrlPolicy } from './net/url-policy.js';
 import { createSearchProvider, type SearchProvider } from './search/index.js';
 
-interface CrawlRun {
+interface Run {
   provider: SearchProvider;
-  pages: PageCrawler;
-  images: ImageFetcher;
+  crawl: CrawlRun;
 }
 
-/** Crawlee's queues and state live inside the store directory, never in the working directory. */
-export function crawleeConfigFor(storeDir: string, memoryMbytes: number, persistQueue: boolean): Configuration {
+/** Crawlee's queues live in memory (the store is the resume state); anything it writes goes inside the store directory. */
+export function crawleeConfigFor(storeDir: string, memoryMbytes: number): Configuration {
   return new Configuration({
     storageClientOptions: { localDataDirectory: path.join(storeDir, 'crawlee') },
-    persistStorage: persistQueue,
+    persistStorage: false,
     purgeOnStart: false,
     memoryMbytes,
   });
@@ -39,7 +39,7 @@ async function storedHits(store: CorpusStore, queryId: string): Promise<SearchHi
 
 export class CrawlStage implements Stage {
   readonly name = 'crawl';
-  private run?: CrawlRun;
+  private run?: Run;
   /** Set once the search provider could not be reached: every later query fails at once with this reason. */
   private providerDown?: string;
   /** The queries of this run in the runner's order, and the work already started for them. */
@@ -54,8 +54,7 @@ export class CrawlStage implements Stage {
   async setup(ctx: StageContext): Promise<void> {
     const config = ctx.config.crawl;
     crawleeLog.setLevel(process.env.M2RAG_LOG_LEVEL === 'debug' ? LogLevel.DEBUG : LogLevel.OFF);
-    const siteHost = config.site ? new URL(config.site).hostname : undefined;
-    const policy = new UrlPolicy({ allowPrivate: config.allowPrivate, trustedHosts: siteHost ? [siteHost] : [] });
+    const policy = new UrlPolicy({ allowPrivate: config.allowPrivate, trustedOrigins: config.site ? [config.site] : [] });
     const fetchOptions: SafeFetchOptions = {
       policy,
       limiter: new HostLimiter(config.perDomainConcurrency, config.perDomainDelayMs),
@@ -70,19 +69,17 @@ export class CrawlStage implements Stage {
       siteFetch: { ...fetchOptions, maxBytes: config.maxPageBytes },
       robots,
     });
-    const images = new ImageFetcher(ctx.store, { fetch: fetchOptions, robots, maxRetries: config.maxRetries, maxAttempts: config.maxAttempts });
-    const pages = new PageCrawler({
+    const crawl = new CrawlRun({
       store: ctx.store,
       config,
-      crawleeConfig: crawleeConfigFor(ctx.store.dir, config.memoryMbytes, config.persistQueue),
+      crawleeConfig: crawleeConfigFor(ctx.store.dir, config.memoryMbytes),
       fetchOptions,
       policy,
       robots,
-      images,
       chromiumPath,
     });
-    this.run = { provider, pages, images };
-    await pages.start(ctx.signal);
+    this.run = { provider, crawl };
+    await crawl.start(ctx.signal);
     // Enough queries ahead that the crawler has about twice its concurrency of pages waiting.
     this.lookahead = Math.max(1, Math.ceil((2 * config.concurrency) / Math.max(1, config.pages)));
     for await (const query of ctx.store.iterate('queries', { shard: ctx.shard })) {
@@ -91,7 +88,7 @@ export class CrawlStage implements Stage {
   }
 
   async teardown(): Promise<void> {
-    await this.run?.pages.close();
+    await this.run?.crawl.close();
   }
 
   async runQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
@@ -125,13 +122,14 @@ export class CrawlStage implements Stage {
   private async crawlQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
     const run = this.run!;
     const hits = await this.searchOnce(query, ctx, run.provider, counts);
-    await run.pages.crawl(
+    if (ctx.signal.aborted) return;
+    const auxiliary = await this.auxiliaryUses(query, hits.filter((hit) => hit.kind === 'image'), ctx.store);
+    await run.crawl.crawl(
       query.id,
       hits.filter((hit) => hit.kind === 'web'),
+      auxiliary,
       counts,
-      ctx.signal,
     );
-    if (!ctx.signal.aborted) await this.fetchAuxiliaryImages(query, hits.filter((hit) => hit.kind === 'image'), ctx.store, run.images, counts);
     await this.checkEveryHitSettled(hits, ctx.store, counts);
   }
 
@@ -179,32 +177,25 @@ export class CrawlStage implements Stage {
     return hits;
   }
 
-  private async fetchAuxiliaryImages(query: Query, hits: SearchHit[], store: CorpusStore, images: ImageFetcher, counts: StageCounts): Promise<void> {
-    const outcomes = await Promise.all(hits.map((hit) => images.fetch(hit.url)));
+  /**
+   * The auxiliary images still to fetch, as image uses: each gets its occurrence now, without an
+   * image until the image crawler writes one (a hit that has its image already is done).
+   */
+  private async auxiliaryUses(query: Query, hits: SearchHit[], store: CorpusStore): Promise<ImageUse[]> {
+    const uses: ImageUse[] = [];
     const batch = store.batch();
-    hits.forEach((hit, i) => {
-      const outcome = outcomes[i]!;
+    for (const hit of hits) {
+      if (hit.imageId) continue;
       const id = occurrenceIdOf(query.id + ':aux', hit.rank);
       const attributes: Record<string, string> = {};
       if (hit.title) attributes.title = hit.title;
       if (hit.snippet) attributes.snippet = hit.snippet;
       if (hit.sourcePageUrl) attributes.sourcePageUrl = hit.sourcePageUrl;
-      batch
-        .put('occurrences', { id, kind: 'auxiliary', queryId: query.id, index: hit.rank, url: hit.url, imageId: outcome.imageId, attributes })
-        .link('query-occurrences', query.id, id)
-        .put('hits', { ...hit, imageId: outcome.imageId });
-      putImageOutcome(batch, outcome, id, counts, 'aux-image');
-    });
+      const occurrence: Occurrence = { id, kind: 'auxiliary', queryId: query.id, index: hit.rank, url: hit.url, attributes };
+      batch.put('occurrences', occurrence).link('query-occurrences', query.id, id);
+      uses.push({ queryId: query.id, occurrence, hit, label: 'aux-image' });
+    }
     await batch.write();
-  }
-}
-
-/** Adds a started query's counts to the runner's, failures as failures (so the query stays open). */
-function replayCounts(from: StageCounts, to: StageCounts): void {
-  const first = from.failed.first;
-  for (const [key, n] of Object.entries(from.counts)) {
-    if (!key.startsWith('failed:')) to.add(key, n);
-    else if (first && key === `failed:${first.split(':')[0]!.trim()}`) to.fail(first, n);
-    else to.fail(key.slice('failed:'.length), n);
+    return uses;
   }
 }

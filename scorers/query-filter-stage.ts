@@ -9,7 +9,7 @@ import { INTAKE_STAGE } from '../src/core/stages.js';
 import { failureReason } from '../src/models/errors.js';
 import type { ModelServices } from '../src/models/services.js';
 import type { ChatModel } from '../src/models/types.js';
-import type { Query, QueryIntake } from '../storage/index.js';
+import type { Query, QueryIntake, StoreBatch } from '../storage/index.js';
 import { filterWithHeuristic, filterWithLlm } from './query-filter.js';
 
 export class FilterQueriesStage implements Stage<ModelServices> {
@@ -27,7 +27,7 @@ export class FilterQueriesStage implements Stage<ModelServices> {
     if (this.llm) this.method = 'llm';
   }
 
-  async runQuery(query: Query, ctx: StageContext<ModelServices>, counts: StageCounts): Promise<void> {
+  async runQuery(query: Query, _ctx: StageContext<ModelServices>, counts: StageCounts, batch: StoreBatch): Promise<void> {
     let intake: QueryIntake;
     try {
       intake = this.llm ? await filterWithLlm(this.llm, query.query) : filterWithHeuristic(query.query);
@@ -37,7 +37,7 @@ export class FilterQueriesStage implements Stage<ModelServices> {
     }
     // Topic and level the user (or an import) gave are kept; those an earlier intake gave are replaced.
     const ours = (field: 'topic' | 'level'): boolean => query[field] === undefined || query[field] === query.intake?.[field];
-    await ctx.store.put('queries', {
+    batch.put('queries', {
       ...query,
       intake,
       topic: ours('topic') ? intake.topic : query.topic,

@@ -147,18 +147,29 @@ export async function scoreImages(store: CorpusStore, query: Query, images: Imag
 export function createScoreStage(): Stage<ModelServices> {
   let models: Models | undefined;
   let descriptions = new Map<string, Description[]>();
+  /** The stored score ids of each query this run works on: those its elements no longer have are deleted. */
+  let storedScores = new Map<string, string[]>();
   return {
     name: SCORE_STAGE,
     async setup(ctx) {
       models = await ctx.services.models();
       descriptions = await loadDescriptions(ctx.store);
+      storedScores = new Map();
+      for await (const score of ctx.store.iterate('scores')) {
+        if (!ctx.working?.has(score.queryId)) continue;
+        const ids = storedScores.get(score.queryId) ?? [];
+        ids.push(score.id);
+        storedScores.set(score.queryId, ids);
+      }
     },
     settingsOf(ctx) {
       const named = (m?: { provider: string; model: string }) => (m ? `${m.provider}:${m.model}` : null);
       return { score: ctx.config.score, llm: named(models?.llm), vision: named(models?.vision), textEmbedder: named(models?.textEmbedder), imageEmbedder: named(models?.imageEmbedder) };
     },
-    async runQuery(query, ctx, counts) {
+    async runQuery(query, ctx, counts, batch) {
       const add = (key: string, n = 1): void => counts.add(key, n);
+      // Scores of elements the query no longer has (set aside since, or gone) would outlive them.
+      for (const id of storedScores.get(query.id) ?? []) batch.del('scores', id);
       const elements = await loadQueryElements(ctx.store, query, descriptions);
       for (const [reason, n] of Object.entries(elements.setAside)) add(`set-aside:${reason}`, n);
       if (elements.chunks.length === 0 && elements.images.length === 0) {
@@ -180,7 +191,6 @@ export function createScoreStage(): Stage<ModelServices> {
         ...selectChunks(chunkDrafts.map(toCandidate(pageOfChunk)), ctx.config.score),
         ...selectImages(imageDrafts.map(toCandidate(pageOfImage)), ctx.config.score),
       ]);
-      const batch = ctx.store.batch();
       for (const draft of [...chunkDrafts, ...imageDrafts]) {
         const decision = decisions.get(draft.elementId)!;
         const kind = draft.elementKind;
@@ -190,7 +200,6 @@ export function createScoreStage(): Stage<ModelServices> {
         else add(`dropped:${kind}-${decision.reason}`);
         batch.put('scores', { ...draft, kept: decision.kept, reason: draft.reason ?? decision.reason });
       }
-      await batch.write();
     },
     async teardown() {
       models = undefined;

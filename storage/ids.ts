@@ -33,7 +33,7 @@ export function chunkIdOf(pageId: string, index: number): string {
   return `${pageId}:c${index}`;
 }
 
-/** A near-duplicate cluster is named after its founding (earliest-fetched) image. */
+/** A near-duplicate cluster is named after its founding image (the member with the lowest id). */
 export function clusterIdOf(founderImageId: string): string {
   return 'c' + stableId(founderImageId);
 }

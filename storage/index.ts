@@ -1,6 +1,12 @@
 export * from './schemas.js';
 export { CorpusStore, StoreBatch, StoreOpenError, StoreVersionError, type OpenOptions, type StageStats, type StoreDatabase, type StoreLocation } from './store.js';
 export { sha256Hex } from './blobs.js';
+export { StoreDamagedError } from './damage.js';
+export { doctorStore } from './doctor.js';
+export type { BlobRefetch, DoctorReport, PartReport } from './doctor-report.js';
+export { STORE_MARKER } from './store-folder.js';
+export { redactSecrets, redactUrl, isSecretParam } from './redact.js';
 export { inShard, shardOf, WHOLE, type Shard } from './shard.js';
 export * from './ids.js';
 export * from './views.js';
+export * from './versions.js';

@@ -1,6 +1,9 @@
 // Record schemas of the corpus store. Every record is validated with these where it enters the
 // store (CorpusStore.put / StoreBatch.put); types everywhere else are inferred from them.
 import { z } from 'zod';
+import { Change, StoreVersion } from './version-schemas.js';
+
+export { Change, StoreVersion };
 
 /** Bump when a stored record's shape changes incompatibly; CorpusStore.open refuses other versions. */
 export const SCHEMA_VERSION = 1;
@@ -51,6 +54,21 @@ export const Query = z.object({
   /** Seed URLs for the `seeds` search provider. */
   urls: z.array(z.string().url()).optional(),
   intake: QueryIntake.optional(),
+  /** The gold facts of a question imported from a benchmark (`m2rag import --format webqa|mmqa`). */
+  benchmark: z
+    .object({
+      dataset: z.enum(['webqa', 'mmqa']),
+      /** The question's id in the dataset (WebQA's Guid, MMQA's qid). */
+      sourceId: z.string(),
+      /** WebQA's question category (color, shape, YesNo, number, text, Others, choose); MMQA's is read from the question. */
+      qcate: z.string().optional(),
+      /** The answer accuracy is measured against (WebQA: `EM`, else the first of `A`; MMQA: the first answer). */
+      answer: z.string(),
+      answers: z.array(z.string()),
+      /** The gold images (content ids), in the dataset's order; one makes a single-image question. */
+      goldImageIds: z.array(z.string()),
+    })
+    .optional(),
   createdAt: isoTime,
 });
 
@@ -83,6 +101,9 @@ export const Fetch = z.object({
   bytes: z.number().int().nonnegative().optional(),
   /** sha256 of the bytes for images, so URL dedupe maps straight to the Image. */
   sha256: z.string().optional(),
+  /** The response's validators, sent back by `m2rag refresh` as If-None-Match / If-Modified-Since. */
+  etag: z.string().optional(),
+  lastModified: z.string().optional(),
   pageId: z.string().optional(),
   attempts: z.number().int().nonnegative().optional(),
   at: isoTime,
@@ -114,6 +135,11 @@ export const Page = z.object({
   /** Dedup fingerprints: sha256 of the normalized text, and its MinHash signature (base64 uint32s). */
   textHash: z.string().optional(),
   minhash: z.string().optional(),
+  /** The response's validators, sent back by `m2rag refresh` as If-None-Match / If-Modified-Since. */
+  etag: z.string().optional(),
+  lastModified: z.string().optional(),
+  /** Set by `m2rag refresh` on a page gone from the site: kept, never exported from that version on. */
+  removed: z.object({ version: z.number().int().positive(), reason: z.string() }).optional(),
 });
 
 export const Chunk = z.object({
@@ -364,6 +390,8 @@ export const recordSchemas = {
   stageMarkers: StageMarker,
   modelCache: ModelCacheEntry,
   ratings: Rating,
+  versions: StoreVersion,
+  changes: Change,
 } as const;
 
 export type RecordKind = keyof typeof recordSchemas;

@@ -2,11 +2,15 @@
 // one sublevel per record kind, plus secondary indexes, per-query stage markers and
 // content-addressed blobs in `<dir>/blobs`. The API is deliberately small (get, put, batch,
 // iterate, related, blobs) and the database stays private, so another backend can replace LevelDB.
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Level } from 'level';
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
 import { BlobStore } from './blobs.js';
+import { connectToHolder, shareDatabase } from './shared-store.js';
+import { asDamage, StoreDamagedError, damageDetail } from './damage.js';
+import { redactReasons } from './redact.js';
+import { inspectStoreFolder, StoreOpenError, writeStoreMarker, type OpenOptions } from './store-folder.js';
 import {
   SCHEMA_VERSION,
   indexNames,
@@ -19,52 +23,20 @@ import {
 } from './schemas.js';
 import { inShard, type Shard } from './shard.js';
 
+export { StoreOpenError, type OpenOptions } from './store-folder.js';
+
 /** The database a store runs over: any abstract-level backend with string keys. */
 export type StoreDatabase = AbstractLevel<string | Buffer | Uint8Array, string, unknown>;
 
 type JsonSublevel = AbstractSublevel<StoreDatabase, string | Buffer | Uint8Array, string, unknown>;
 type TextSublevel = AbstractSublevel<StoreDatabase, string | Buffer | Uint8Array, string, string>;
 
-const SEP = '\x00';
+/** The database's parts besides one sublevel per record kind (storage/doctor.ts reads them raw). */
+export const STORE_PARTS = { html: 'pageHtml', meta: 'meta', stageStats: 'stageStats', indexPrefix: 'idx-' } as const;
+export const INDEX_SEPARATOR = '\x00';
+
+const SEP = INDEX_SEPARATOR;
 const SEP_END = '\x01';
-
-/** A store that cannot be opened for a reason the user can fix (printed as one line, exit 2). */
-export class StoreOpenError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreOpenError';
-  }
-}
-
-export interface OpenOptions {
-  /** Refuse a folder that holds no store yet (every command but those that create one). */
-  mustExist?: boolean;
-}
-
-const LEVELDB_DATA_FILE = /^(MANIFEST-\d+|\d+\.(ldb|sst|log))$/;
-
-/**
- * Refuses what must never be opened as a store: a file; a database folder whose CURRENT is gone
- * (LevelDB would start a new database there and delete the old tables as obsolete); and, when the
- * store must exist, a folder that holds none.
- */
-async function refuseUnusableFolder(dir: string, options: OpenOptions): Promise<void> {
-  const info = await stat(dir).catch(() => undefined);
-  if (info && !info.isDirectory()) throw new StoreOpenError(`--store ${dir} is a file, not a store folder; name a folder`);
-  const dbDir = path.join(dir, 'db');
-  const files = await readdir(dbDir).catch(() => undefined);
-  const hasCurrent = files?.includes('CURRENT') ?? false;
-  if (files && !hasCurrent && files.some((f) => LEVELDB_DATA_FILE.test(f))) {
-    const manifests = files.filter((f) => f.startsWith('MANIFEST-')).sort();
-    throw new StoreOpenError(
-      `store ${dir} is damaged: ${dbDir}/CURRENT is missing, and opening it would discard its data; ` +
-        (manifests.length > 0 ? `restore it with: printf '${manifests.at(-1)}\\n' > ${path.join(dbDir, 'CURRENT')}` : 'restore CURRENT from a backup'),
-    );
-  }
-  if (options.mustExist && !hasCurrent) {
-    throw new StoreOpenError(`${dir} is not an m2rag store (no ${path.join(dbDir, 'CURRENT')}); check --store, or make one with \`m2rag build\` or \`m2rag crawl\``);
-  }
-}
 
 export class StoreVersionError extends Error {
   constructor(dir: string, found: unknown) {
@@ -107,7 +79,8 @@ const batchTargets = new WeakMap<CorpusStore, BatchTarget>();
 /** Collects writes and commits them in one atomic batch: all land or none do. */
 export class StoreBatch {
   private readonly ops: BatchOp[] = [];
-  private readonly blobWrites: Array<Promise<string>> = [];
+  private readonly blobBytes: Uint8Array[] = [];
+  private readonly written: Array<() => void> = [];
   private readonly target: BatchTarget;
 
   constructor(store: CorpusStore) {
@@ -115,7 +88,7 @@ export class StoreBatch {
   }
 
   put<K extends RecordKind>(kind: K, record: RecordOf<K>): this {
-    const valid = recordSchemas[kind].parse(record) as RecordOf<K>;
+    const valid = redactReasons(recordSchemas[kind].parse(record)) as RecordOf<K>;
     this.ops.push({ type: 'put', sublevel: this.target.sublevelOf(kind), key: (valid as { id?: string }).id ?? keyOf(kind, valid), value: valid });
     return this;
   }
@@ -149,9 +122,18 @@ export class StoreBatch {
     return this.del('stageMarkers', stage + SEP + queryId);
   }
 
-  /** Blob bytes are written to their files before the records that point to them are committed. */
+  /**
+   * Blob bytes are written to their files at write(), before the records that point to them are
+   * committed: a batch abandoned before write() leaves no orphan blob.
+   */
   putBlob(bytes: Uint8Array): this {
-    this.blobWrites.push(this.target.blobs.put(bytes));
+    this.blobBytes.push(bytes);
+    return this;
+  }
+
+  /** Runs `then` once the batch is committed (counts of what was written are added only then). */
+  afterWrite(then: () => void): this {
+    this.written.push(then);
     return this;
   }
 
@@ -160,9 +142,9 @@ export class StoreBatch {
   }
 
   async write(): Promise<void> {
-    await Promise.all(this.blobWrites);
-    if (this.ops.length === 0) return;
-    await this.target.db.batch(this.ops as never);
+    await Promise.all(this.blobBytes.map((bytes) => this.target.blobs.put(bytes)));
+    if (this.ops.length > 0) await this.target.db.batch(this.ops as never);
+    for (const then of this.written) then();
   }
 }
 
@@ -200,11 +182,11 @@ export class CorpusStore {
       this.sublevels.set(kind, db.sublevel<string, unknown>(kind, { valueEncoding: 'json' }));
     }
     for (const name of indexNames) {
-      this.indexes.set(name, db.sublevel<string, string>('idx-' + name, { valueEncoding: 'utf8' }));
+      this.indexes.set(name, db.sublevel<string, string>(STORE_PARTS.indexPrefix + name, { valueEncoding: 'utf8' }));
     }
-    this.htmlSublevel = db.sublevel<string, string>('pageHtml', { valueEncoding: 'utf8' });
-    this.meta = db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
-    this.stageStatsSublevel = db.sublevel<string, unknown>('stageStats', { valueEncoding: 'json' });
+    this.htmlSublevel = db.sublevel<string, string>(STORE_PARTS.html, { valueEncoding: 'utf8' });
+    this.meta = db.sublevel<string, unknown>(STORE_PARTS.meta, { valueEncoding: 'json' });
+    this.stageStatsSublevel = db.sublevel<string, unknown>(STORE_PARTS.stageStats, { valueEncoding: 'json' });
     batchTargets.set(this, {
       db,
       blobs: this.blobs,
@@ -214,18 +196,31 @@ export class CorpusStore {
     });
   }
 
-  /** Opens (creating if needed) the LevelDB store in `dir`; refuses a store written with another schema version. */
+  /**
+   * Opens the LevelDB store in `dir`, creating it only where nothing is (and never with `mustExist`);
+   * an existing store is opened without LevelDB's create-if-missing, so damage is refused, never
+   * replaced. Refuses a store written with another schema version.
+   */
   static async open(dir: string, options: OpenOptions = {}): Promise<CorpusStore> {
-    await refuseUnusableFolder(dir, options);
-    await mkdir(dir, { recursive: true });
+    const folder = await inspectStoreFolder(dir, options);
+    if (folder.create) await mkdir(dir, { recursive: true });
+    let store: CorpusStore;
     try {
-      return await CorpusStore.over(new Level<string, unknown>(path.join(dir, 'db'), { valueEncoding: 'json' }), { dir });
+      const db = new Level<string, unknown>(path.join(dir, 'db'), { valueEncoding: 'json', createIfMissing: folder.create });
+      store = await CorpusStore.over(db, { dir });
+      await shareDatabase(db, dir);
     } catch (error) {
       if ((error as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
-        throw new StoreOpenError(`store ${dir} is in use by another process (a build, worker or serve on the same --store); wait for it to finish or use another --store`);
+        // Held by another process: go through it (storage/shared-store.ts).
+        return CorpusStore.over(await connectToHolder(dir, (message) => new StoreOpenError(message)), { dir });
       }
+      const failed = error as { code?: string; message: string; cause?: Error };
+      const detail = damageDetail(error) ?? (failed.code === 'LEVEL_DATABASE_NOT_OPEN' ? (failed.cause?.message ?? failed.message) : undefined);
+      if (detail !== undefined) throw new StoreDamagedError(dir, 'the database', detail.split('\n')[0]!);
       throw error;
     }
+    if (!folder.marked) await writeStoreMarker(dir);
+    return store;
   }
 
   /**
@@ -249,6 +244,11 @@ export class CorpusStore {
     await this.db.close();
   }
 
+  /** Turns a read failure that is damage into one line naming the store and `part` (see storage/damage.ts). */
+  private damaged(part: string): (error: unknown) => never {
+    return (error) => asDamage(error, this.dir, part);
+  }
+
   private sublevelOf(kind: RecordKind): JsonSublevel {
     return this.sublevels.get(kind)!;
   }
@@ -266,30 +266,38 @@ export class CorpusStore {
   }
 
   async get<K extends RecordKind>(kind: K, id: string): Promise<RecordOf<K> | undefined> {
-    return (await this.sublevelOf(kind).get(id)) as RecordOf<K> | undefined;
+    return (await this.sublevelOf(kind).get(id).catch(this.damaged(kind))) as RecordOf<K> | undefined;
   }
 
   async getMany<K extends RecordKind>(kind: K, ids: string[]): Promise<Array<RecordOf<K> | undefined>> {
     if (ids.length === 0) return [];
-    return (await this.sublevelOf(kind).getMany(ids)) as Array<RecordOf<K> | undefined>;
+    return (await this.sublevelOf(kind).getMany(ids).catch(this.damaged(kind))) as Array<RecordOf<K> | undefined>;
   }
 
   async has(kind: RecordKind, id: string): Promise<boolean> {
-    return (await this.sublevelOf(kind).get(id)) !== undefined;
+    return (await this.sublevelOf(kind).get(id).catch(this.damaged(kind))) !== undefined;
   }
 
   /** Records of a kind in key order; with `shard`, only those whose id falls in that shard. */
   async *iterate<K extends RecordKind>(kind: K, options: { shard?: Shard; prefix?: string } = {}): AsyncGenerator<RecordOf<K>> {
     const range = options.prefix === undefined ? {} : { gte: options.prefix, lt: options.prefix + '\uffff' };
-    for await (const [key, value] of this.sublevelOf(kind).iterator(range)) {
-      if (options.shard && !inShard(key, options.shard)) continue;
-      yield value as RecordOf<K>;
+    try {
+      for await (const [key, value] of this.sublevelOf(kind).iterator(range)) {
+        if (options.shard && !inShard(key, options.shard)) continue;
+        yield value as RecordOf<K>;
+      }
+    } catch (error) {
+      this.damaged(kind)(error);
     }
   }
 
   async count(kind: RecordKind): Promise<number> {
     let n = 0;
-    for await (const _ of this.sublevelOf(kind).keys()) n++;
+    try {
+      for await (const _ of this.sublevelOf(kind).keys()) n++;
+    } catch (error) {
+      this.damaged(kind)(error);
+    }
     return n;
   }
 
@@ -297,22 +305,30 @@ export class CorpusStore {
   async related(index: IndexName, from: string): Promise<string[]> {
     const ids: string[] = [];
     const prefix = from + SEP;
-    for await (const key of this.indexSublevel(index).keys({ gte: prefix, lt: from + SEP_END })) {
-      ids.push(key.slice(prefix.length));
+    try {
+      for await (const key of this.indexSublevel(index).keys({ gte: prefix, lt: from + SEP_END })) {
+        ids.push(key.slice(prefix.length));
+      }
+    } catch (error) {
+      this.damaged(`index ${index}`)(error);
     }
     return ids;
   }
 
   /** Every link of a secondary index as [from, to], in key order. */
   async *links(index: IndexName): AsyncGenerator<[string, string]> {
-    for await (const key of this.indexSublevel(index).keys()) {
-      const at = key.indexOf(SEP);
-      yield [key.slice(0, at), key.slice(at + SEP.length)];
+    try {
+      for await (const key of this.indexSublevel(index).keys()) {
+        const at = key.indexOf(SEP);
+        yield [key.slice(0, at), key.slice(at + SEP.length)];
+      }
+    } catch (error) {
+      this.damaged(`index ${index}`)(error);
     }
   }
 
   async getHtml(pageId: string): Promise<string | undefined> {
-    return this.htmlSublevel.get(pageId);
+    return this.htmlSublevel.get(pageId).catch(this.damaged('pageHtml'));
   }
 
   /** The bytes of a blob by its sha256, or undefined when it is not stored. */

@@ -87,7 +87,8 @@ export async function loadQueryElements(store: CorpusStore, query: Query, descri
   const pages: Page[] = [];
   for (const page of await store.getMany('pages', (await store.related('query-pages', query.id)).sort())) {
     if (!page) continue;
-    if (page.duplicateOf) bump(setAside, 'duplicate-page');
+    if (page.removed) bump(setAside, 'removed-page');
+    else if (page.duplicateOf) bump(setAside, 'duplicate-page');
     else pages.push(page);
   }
   const chunks: Chunk[] = [];

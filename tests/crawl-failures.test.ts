@@ -23,7 +23,7 @@ function html(res: http.ServerResponse, body: string, status = 200): void {
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(`<!DOCTYPE html><html><head><title>t</title></head><body>${body}</body></html>`);
 }
 
-test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops, robots.txt and a refused connection each end in their recorded outcome', async (t) => {
+test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops, robots.txt, another port of the site host and a reset connection each end in their recorded outcome', async (t) => {
   let flakyCalls = 0;
   const server = await startStaticServer(MIRROR, {
     '/robots.txt': (_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end('User-agent: *\nDisallow: /private/\n'),
@@ -55,9 +55,10 @@ test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops,
     '/refresh-loop-a.html': refreshTo('/refresh-loop-b.html'),
     '/refresh-loop-b.html': refreshTo('/refresh-loop-a.html'),
     '/moved.html': (_req, res) => void res.writeHead(301, { location: '/A/Ray_Charles.html' }).end(),
+    '/reset.html': (req) => void req.socket.destroy(),
   });
   t.after(() => server.close());
-  // A port nothing listens on any more: the connection is refused.
+  // A port nothing listens on any more: another port of the --site host, refused before any connection.
   const gone = await startStaticServer(MIRROR);
   await gone.close();
 
@@ -77,7 +78,8 @@ test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops,
     robots: u('/private/secret.html'),
     moved: u('/moved.html'),
     stub: u('/A/A_Man_And_His_Soul.html'),
-    refusedConnection: `${gone.url}/A/Ray_Charles.html`,
+    otherPort: `${gone.url}/A/Ray_Charles.html`,
+    reset: u('/reset.html'),
   };
   const queries = path.join(dir, 'q.jsonl');
   await writeFile(queries, JSON.stringify({ query: 'misbehaving pages', urls: Object.values(seeds) }) + '\n');
@@ -86,7 +88,7 @@ test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops,
   const store = path.join(dir, 'store');
   // --site names the test server's host, whose private address is allowed; nothing else private is.
   const result = await runCli(['--store', store, '--config', config, 'crawl', '--queries', queries, '--search', 'seeds', '--site', server.url + '/', '--pages', '20']);
-  // The timeout and the refused connection are transient: recorded, and the query is left open for the next run.
+  // The timeout and the reset connection are transient: recorded, and the query is left open for the next run.
   assert.equal(result.code, 1, result.stderr);
   assert.match(result.stderr, /failed:page-network=1 failed:page-timeout=1 /);
 
@@ -147,14 +149,16 @@ test('404, 500-then-200, timeout, huge body, non-HTML, private redirects, loops,
   const stubPage = await db.get('pages', stub.pageId!);
   assert.equal(stubPage?.finalUrl, u('/A/A_Man_and_His_Soul.html'));
 
-  const refusedConnection = await fetchOf(seeds.refusedConnection);
-  assert.deepEqual([refusedConnection.outcome, refusedConnection.reason, refusedConnection.attempts], ['failed', 'network: ECONNREFUSED', 2]);
+  const otherPort = await fetchOf(seeds.otherPort);
+  assert.deepEqual([otherPort.outcome, otherPort.reason], ['failed', 'refused: private address 127.0.0.1']);
+  const reset = await fetchOf(seeds.reset);
+  assert.deepEqual([reset.outcome, reset.reason, reset.attempts], ['failed', 'network: ECONNRESET', 2]);
 
   // Every seed has its outcome; the counts say what was dropped and why.
   const stats = (await db.stageStats()).find((s) => s.stage === 'crawl')!;
   assert.equal(stats.counts['dropped:page-http-404'], 1);
   assert.equal(stats.counts['dropped:page-robots-disallowed'], 1);
-  assert.equal(stats.counts['dropped:page-refused'], 3);
+  assert.equal(stats.counts['dropped:page-refused'], 4);
   assert.equal(stats.counts['pages-stored'], 3);
   for await (const query of db.iterate('queries')) assert.equal(await db.isStageDone('crawl', query.id), false, 'a query with transient failures stays open');
 });

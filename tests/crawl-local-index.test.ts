@@ -7,6 +7,7 @@ import { CORPORA } from './helpers/cli.js';
 import { startStaticServer } from './helpers/static-server.js';
 import { crawlSite } from '../crawlers/search/local-site.js';
 import { UrlPolicy } from '../crawlers/net/url-policy.js';
+import { ConfigSchema } from '../src/core/config.js';
 
 test('the local-site index is the same whatever the fetch concurrency', { timeout: 120_000 }, async (t) => {
   const server = await startStaticServer(path.join(CORPORA, 'wiki-ray-charles'));
@@ -14,7 +15,7 @@ test('the local-site index is the same whatever the fetch concurrency', { timeou
   const site = `${server.url}/A/Ray_Charles.html`;
   const fetch = { policy: new UrlPolicy({ allowPrivate: true }), timeoutMs: 10_000, maxBytes: 10 * 1024 * 1024, userAgent: 'm2rag-test' };
   const index = async (concurrency: number) => {
-    const { builtAt: _builtAt, ...rest } = await crawlSite(site, { fetch, maxPages: 5000, concurrency });
+    const { builtAt: _builtAt, ...rest } = await crawlSite(site, { fetch, maxPages: 5000, concurrency, limits: ConfigSchema.parse({}).crawl.limits });
     return rest;
   };
   const one = await index(1);

@@ -21,7 +21,7 @@ test('private, loopback, link-local and mapped addresses are non-public; public 
 });
 
 test('the policy refuses other schemes and private literals unless allowed or trusted', async () => {
-  const strict = new UrlPolicy({ allowPrivate: false, trustedHosts: ['127.0.0.1'] });
+  const strict = new UrlPolicy({ allowPrivate: false, trustedOrigins: ['http://127.0.0.1:9/'] });
   assert.throws(() => strict.check('file:///etc/passwd'), RefusedUrlError);
   assert.throws(() => strict.check('ftp://example.org/'), /not http\(s\)/);
   assert.throws(() => strict.check('http://10.0.0.1/'), /private address 10\.0\.0\.1/);

@@ -89,3 +89,32 @@ test('a stage waits for the stages it requires, and redoing a query clears the l
   await runStage(pageStage([]), store, { config, force: true, invalidates: ['downstream'] });
   assert.equal(await store.isStageDone('downstream', alpha), false);
 });
+
+test("a query's records and its done marker land in one batch: a query whose work throws leaves nothing, a done one leaves both", async (t) => {
+  const store = await CorpusStore.open(await tempDir(t));
+  t.after(() => store.close());
+  const config = await loadConfig(undefined);
+  await ingestQueries(store, parseQueries('q.txt', 'alpha\nbeta\n').queries);
+  const ids: Record<string, string> = {};
+  for await (const q of store.iterate('queries')) ids[q.query] = q.id;
+  const page = (id: string) => ({ id, url: `http://x/${id}`, finalUrl: `http://x/${id}`, fetchedAt: new Date().toISOString(), htmlBytes: 0, rendered: false });
+  const seenWorking: string[][] = [];
+  const batched: Stage = {
+    name: 'batched',
+    async setup(ctx) {
+      seenWorking.push([...(ctx.working ?? [])].sort());
+    },
+    async runQuery(query, _ctx, _counts, batch) {
+      batch.put('pages', page(`page-${query.id}`));
+      if (query.query === 'beta') throw new Error('killed mid-query');
+    },
+  };
+  await runStage(batched, store, { config });
+  assert.equal(await store.has('pages', `page-${ids.alpha}`), true);
+  assert.equal(await store.isStageDone('batched', ids.alpha!), true);
+  assert.equal(await store.has('pages', `page-${ids.beta}`), false, 'the thrown query wrote nothing');
+  assert.equal(await store.isStageDone('batched', ids.beta!), false);
+  await runStage(batched, store, { config });
+  // The second run works on beta alone: alpha is settled.
+  assert.deepEqual(seenWorking, [[ids.alpha, ids.beta].sort(), [ids.beta]]);
+});

@@ -27,6 +27,8 @@ const samples: { [K in RecordKind]: RecordOf<K> } = {
   stageMarkers: { stage: 'crawl', queryId: 'q1', doneAt: at, counts: { pages: 1 } },
   modelCache: { inputHash: 'abc', provider: 'test', model: 'none', response: { text: 'hi' }, at },
   ratings: { id: 'r1', rater: 'ana', at, target: { kind: 'generation', generationId: 'g1', queryId: 'q1', metric: 'fluency' }, value: 4 },
+  versions: { id: 'v000001', number: 1, status: 'done', at, dataset: { 'README.md': sha } },
+  changes: { id: '2:page:p1', version: 2, kind: 'page', label: 'changed', url: 'https://example.org/a', pageId: 'p1', previousText: 'old', text: 'new' },
 };
 
 test('every record kind round-trips through LevelDB', async (t) => {

@@ -43,12 +43,14 @@ export function createBrowserCrawler(
       requestHandler: async ({ request, response, page, addRequests }) => {
         await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined);
         await policy.checkResolved(page.url());
+        const html = await page.content();
         await handle({
           request: request as Request<PageRequestData>,
           status: response?.status() ?? 0,
           finalUrl: page.url(),
           contentType: (response?.headers()['content-type'] ?? 'text/html').split(';')[0]!.trim(),
-          $: cheerio.load(await page.content()),
+          $: cheerio.load(html),
+          body: html,
           rendered: true,
           attempts: request.retryCount + 1,
           enqueue: async (next) => void (await addRequests([next])),

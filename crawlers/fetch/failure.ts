@@ -1,5 +1,10 @@
 // Turns any fetch error (ours, Crawlee's, the network's) into the outcome and short reason stored
-// on a Fetch record, and says whether another attempt could help.
+// on a Fetch record, and says whether another attempt could help: decided by the error's kind
+// (src/core/errors.ts), so only network errors, timeouts, 429 and 5xx are retried; a failure the
+// same input always reproduces (a stack overflow, a bad charset) is final at once. Every reason is
+// redacted: a key in a URL never reaches a record.
+import { errorCodeOf, errorKindOf } from '../../src/core/errors.js';
+import { redactSecrets } from '../../storage/index.js';
 import { RefusedUrlError } from '../net/url-policy.js';
 import { FetchError } from '../net/safe-http.js';
 
@@ -10,21 +15,27 @@ export interface FailureInfo {
   httpStatus?: number;
 }
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+// Crawlee reports a wrong content type and an error status as plain Errors; these are its formats.
+const CRAWLEE_NOT_HTML = /served Content-Type ([^,]+),/;
+const CRAWLEE_STATUS = /^(\d{3}) - /;
 
 export function failureOf(error: unknown): FailureInfo {
-  if (error instanceof RefusedUrlError) return { outcome: 'failed', reason: `refused: ${error.reason}`, retryable: false };
-  if (error instanceof FetchError) return { outcome: 'failed', reason: error.reason, retryable: error.retryable, httpStatus: error.httpStatus };
-  const message = error instanceof Error ? error.message : String(error);
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const notHtml = /served Content-Type ([^,]+),/.exec(message);
+  if (error instanceof RefusedUrlError) return { outcome: 'failed', reason: redactSecrets(`refused: ${error.reason}`), retryable: false };
+  if (error instanceof FetchError) return { outcome: 'failed', reason: redactSecrets(error.reason), retryable: error.retryable, httpStatus: error.httpStatus };
+  const message = redactSecrets((error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 200));
+  const notHtml = CRAWLEE_NOT_HTML.exec(message);
   if (notHtml) return { outcome: 'skipped', reason: `not-html: ${notHtml[1]}`, retryable: false };
-  const status = /^(\d{3}) - /.exec(message);
-  if (status) return { outcome: 'failed', reason: `http-${status[1]}`, retryable: Number(status[1]) >= 500, httpStatus: Number(status[1]) };
-  if (/timed out|timeout/i.test(message)) return { outcome: 'failed', reason: 'timeout', retryable: true };
-  if (code === 'ENOTFOUND') return { outcome: 'failed', reason: 'dns-not-found', retryable: false };
-  if (code && NETWORK_CODES.has(code)) return { outcome: 'failed', reason: `network: ${code}`, retryable: true };
-  return { outcome: 'failed', reason: `error: ${message.split('\n')[0]!.slice(0, 200)}`, retryable: true };
+  const status = CRAWLEE_STATUS.exec(message);
+  if (status) return { outcome: 'failed', reason: `http-${status[1]}`, retryable: Number(status[1]) >= 500 || status[1] === '429', httpStatus: Number(status[1]) };
+  const code = errorCodeOf(error);
+  switch (errorKindOf(error)) {
+    case 'timeout':
+      return { outcome: 'failed', reason: 'timeout', retryable: true };
+    case 'network':
+      return code === 'ENOTFOUND' ? { outcome: 'failed', reason: 'dns-not-found', retryable: false } : { outcome: 'failed', reason: `network: ${code}`, retryable: true };
+    default:
+      return { outcome: 'failed', reason: `error: ${message}`, retryable: false };
+  }
 }
 
 /** Whether a recorded failure may pass on a later attempt: network errors, timeouts, 429 and 5xx. */

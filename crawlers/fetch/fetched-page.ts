@@ -16,6 +16,10 @@ export interface FetchedPage {
   contentType: string;
   /** The parsed DOM (Crawlee's own parse for HTTP pages, so nothing is parsed twice). */
   $: CheerioAPI;
+  /** The response text as decoded, when the crawler has it (for the checks on bytes that are not text). */
+  body?: string;
+  /** The response's ETag and Last-Modified, kept on the Page for `m2rag refresh`'s conditional requests. */
+  validators?: { etag?: string; lastModified?: string };
   rendered: boolean;
   attempts: number;
   enqueue(request: RequestOptions<PageRequestData>): Promise<void>;

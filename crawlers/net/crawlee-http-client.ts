@@ -15,11 +15,14 @@ export class SafeCrawleeHttpClient implements BaseHttpClient {
     const response = await safeFetch(String(request.url), {
       ...this.options,
       headers,
-      onRedirect: (from, to, statusCode, responseHeaders) =>
+      onRedirect: (from, to, statusCode, responseHeaders) => {
+        // Our own rule (say, stay on the site's origin) first; it throws to refuse the hop.
+        this.options.onRedirect?.(from, to, statusCode, responseHeaders);
         onRedirect?.(
           { url: from.href, redirectUrls: [], statusCode, headers: responseHeaders, trailers: {}, complete: true },
           { url: to, headers: {} },
-        ),
+        );
+      },
     });
     let transferred = 0;
     response.body.on('data', (chunk: Buffer) => (transferred += chunk.length));

@@ -1,6 +1,7 @@
 // Which URLs the crawler may fetch: only http(s), and never a private, loopback or link-local
 // address (checked on the resolved IP, at connect time, for every redirect hop) unless the user
-// allowed private addresses or the host is the `--site` host they pointed us at.
+// allowed private addresses or the URL is on the `--site` origin they pointed us at. The exemption
+// is per origin (scheme, host and port): the site's host may run other services on other ports.
 import dns from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
@@ -15,11 +16,25 @@ export class RefusedUrlError extends Error {
   }
 }
 
-/** True for addresses a public crawler must never reach (private, loopback, link-local, reserved…). */
+/** fec0::/10, deprecated site-local addresses, which ipaddr.js files as unicast. */
+function isSiteLocal(address: ipaddr.IPv6): boolean {
+  return (address.parts[0]! & 0xffc0) === 0xfec0;
+}
+
+/** ::a.b.c.d, the deprecated IPv4-compatible form (ipaddr.js files it as unicast; `::` and `::1` have ranges of their own). */
+function isIPv4Compatible(address: ipaddr.IPv6): boolean {
+  return address.parts.slice(0, 6).every((part) => part === 0) && address.range() === 'unicast';
+}
+
+/** True for addresses a public crawler must never reach (private, loopback, link-local, reserved…), in any IPv4 or IPv6 form. */
 export function isNonPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return true;
   let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    if (isIPv4Compatible(v6) || isSiteLocal(v6)) return true;
+    if (v6.isIPv4MappedAddress()) parsed = v6.toIPv4Address();
+  }
   return parsed.range() !== 'unicast';
 }
 
@@ -29,19 +44,19 @@ function hostOf(url: URL): string {
 
 export interface UrlPolicyOptions {
   allowPrivate: boolean;
-  /** Hosts whose private addresses are allowed anyway (the `--site` host). */
-  trustedHosts?: string[];
+  /** Origins (scheme, host, port) whose private addresses are allowed anyway: the `--site` origin. */
+  trustedOrigins?: string[];
 }
 
 export class UrlPolicy {
-  private readonly trustedHosts: Set<string>;
+  private readonly trustedOrigins: Set<string>;
 
   constructor(private readonly options: UrlPolicyOptions) {
-    this.trustedHosts = new Set((options.trustedHosts ?? []).map((h) => h.toLowerCase()));
+    this.trustedOrigins = new Set((options.trustedOrigins ?? []).map((origin) => new URL(origin).origin));
   }
 
-  private mayBePrivate(host: string): boolean {
-    return this.options.allowPrivate || this.trustedHosts.has(host);
+  private mayBePrivate(url: URL): boolean {
+    return this.options.allowPrivate || this.trustedOrigins.has(url.origin);
   }
 
   /** Checks what can be checked without DNS: scheme, and the address when the host is an IP literal. */
@@ -54,7 +69,7 @@ export class UrlPolicy {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RefusedUrlError(raw, `scheme ${url.protocol} is not http(s)`);
     const host = hostOf(url);
-    if (ipaddr.isValid(host) && isNonPublicAddress(host) && !this.mayBePrivate(host)) {
+    if (ipaddr.isValid(host) && isNonPublicAddress(host) && !this.mayBePrivate(url)) {
       throw new RefusedUrlError(raw, `private address ${host}`);
     }
     return url;
@@ -62,8 +77,7 @@ export class UrlPolicy {
 
   /** A DNS lookup for http.request that refuses non-public results, so no connection is attempted. */
   lookupFor(url: URL): LookupFunction {
-    const host = hostOf(url);
-    const allowAny = this.mayBePrivate(host);
+    const allowAny = this.mayBePrivate(url);
     return (hostname, options, callback) => {
       dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
         if (error) return callback(error, '', 0);
@@ -81,7 +95,7 @@ export class UrlPolicy {
   async checkResolved(raw: string): Promise<URL> {
     const url = this.check(raw);
     const host = hostOf(url);
-    if (ipaddr.isValid(host) || this.mayBePrivate(host)) return url;
+    if (ipaddr.isValid(host) || this.mayBePrivate(url)) return url;
     const addresses = await dns.promises.lookup(host, { all: true });
     const refused = addresses.find((a) => isNonPublicAddress(a.address));
     if (refused) throw new RefusedUrlError(raw, `${host} resolves to private address ${refused.address}`);

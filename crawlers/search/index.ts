@@ -15,7 +15,7 @@ export type { SearchProvider, SearchResult, SearchKind } from './types.js';
 
 export interface ProviderContext {
   storeDir: string;
-  /** Fetch options for crawling a `local` site (its policy already trusts the site host). */
+  /** Fetch options for crawling a `local` site (its policy already trusts the site origin). */
   siteFetch: SafeFetchOptions;
   robots?: RobotsCache;
 }
@@ -41,6 +41,7 @@ export async function createSearchProvider(config: Config['crawl'], context: Pro
         robots: context.robots,
         maxPages: config.siteMaxPages,
         concurrency: config.concurrency,
+        limits: config.limits,
       });
   }
 }

@@ -1,12 +1,14 @@
 // `local`: search over a site the user points at (an intranet, a docs site, an offline mirror).
-// The site is crawled once from `--site` (same origin: links, meta-refresh redirects and
-// /sitemap.xml), and its pages and images are indexed with BM25 — pages by title and text, images
-// by alt, title, caption and the text around them. The crawled index is cached as JSON in
+// The site is crawled once from `--site` by a Crawlee crawler (same origin, HTTP redirects included:
+// links, meta-refresh redirects and /sitemap.xml; each page within `crawl.limits`), and its pages and
+// images are indexed with BM25 — pages by title and text, images by alt, title, caption and the
+// text around them. The crawled index is cached as JSON in
 // `<store>/local-search/`, so later runs on the same store answer at once; delete that file to re-index.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as cheerio from 'cheerio';
-import pLimit from 'p-limit';
+import { CheerioCrawler, Configuration, NonRetryableError, RequestQueue } from '@crawlee/cheerio';
+import type { Cheerio, CheerioAPI } from 'cheerio';
+import type { Element } from 'domhandler';
 import { z } from 'zod';
 import { StageFailedError } from '../../src/core/errors.js';
 import { log } from '../../src/core/feedback.js';
@@ -14,8 +16,12 @@ import { Bm25Index } from '../../src/core/text/bm25.js';
 import { stableId, type Query } from '../../storage/index.js';
 import { findPageImages, OCCURRENCE_ATTRIBUTE, resolveHttpUrl } from '../../src/core/markup/page-images.js';
 import { metaRefreshTarget } from '../fetch/html.js';
+import { checkPage, type PageLimits } from '../fetch/page-limits.js';
 import type { RobotsCache } from '../net/robots.js';
-import { readBody, safeFetch, type SafeFetchOptions } from '../net/safe-http.js';
+import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
+import type { SafeFetchOptions } from '../net/safe-http.js';
+import { failureOf } from '../fetch/failure.js';
+import { RefusedUrlError } from '../net/url-policy.js';
 import type { SearchKind, SearchProvider, SearchResult } from './types.js';
 
 const SiteIndexFile = z.object({
@@ -32,6 +38,7 @@ export interface LocalSiteOptions {
   robots?: RobotsCache;
   maxPages: number;
   concurrency: number;
+  limits: PageLimits;
 }
 
 const TEXT_CAP = 50_000;
@@ -47,58 +54,15 @@ interface IndexedPage {
   images: Array<{ url: string; title: string; text: string }>;
 }
 
-/** One crawl of the site: what it found so far and the pages still to visit. */
-class SiteCrawl {
-  readonly queue: string[] = [];
+/** What the crawl of a site found: its pages with their images, and every URL not indexed with its reason. */
+class SiteFindings {
   readonly pages: IndexedPage[] = [];
   readonly failures: SiteIndexFile['failures'] = [];
-  private readonly origin: string;
-  private readonly seen = new Set<string>();
 
-  constructor(
-    site: string,
-    private readonly options: LocalSiteOptions,
-  ) {
-    this.origin = new URL(site).origin;
-  }
+  constructor(private readonly limits: PageLimits) {}
 
-  /** Queues a link once, when it stays within the origin and the page budget. */
-  enqueue(raw: string, base: string): void {
-    const url = resolveHttpUrl(raw, base);
-    if (!url || !url.startsWith(this.origin + '/') || this.seen.has(url) || this.seen.size >= this.options.maxPages) return;
-    this.seen.add(url);
-    this.queue.push(url);
-  }
-
-  /** Fetches one page and indexes it with its images; every page that is not indexed is a failure with its reason. */
-  async visit(url: string): Promise<void> {
-    try {
-      if (this.options.robots && !(await this.options.robots.isAllowed(url))) {
-        this.failures.push({ url, reason: 'robots-disallowed' });
-        return;
-      }
-      const response = await safeFetch(url, this.options.fetch);
-      const type = String(response.headers['content-type'] ?? '');
-      if (response.statusCode !== 200 || !/html/i.test(type)) {
-        response.body.destroy();
-        this.failures.push({ url, reason: response.statusCode !== 200 ? `http-${response.statusCode}` : `not-html: ${type}` });
-        return;
-      }
-      const html = (await readBody(response.body)).toString('utf8');
-      this.indexPage(cheerio.load(html), response.url);
-    } catch (error) {
-      this.failures.push({ url, reason: (error as Error).message });
-    }
-  }
-
-  /** A meta-refresh stub only queues its target; any other page queues its links and is indexed with its images. */
-  private indexPage($: cheerio.CheerioAPI, pageUrl: string): void {
-    const refresh = metaRefreshTarget($, pageUrl);
-    if (refresh) {
-      this.enqueue(refresh, pageUrl);
-      return;
-    }
-    $('a[href]').each((_, a) => this.enqueue($(a).attr('href')!, pageUrl));
+  /** Indexes one page with the text around each of its images. */
+  add($: CheerioAPI, pageUrl: string): void {
     const title = clean($('title').first().text()) || clean($('h1').first().text()) || pageUrl;
     const images = this.imagesOf($, pageUrl, title);
     $('script, style, noscript').remove();
@@ -106,9 +70,13 @@ class SiteCrawl {
   }
 
   /** The text around every use of an image on the page (alt, title, caption, the block it sits in, the page title). */
-  private imagesOf($: cheerio.CheerioAPI, pageUrl: string, title: string): IndexedPage['images'] {
-    return findPageImages($, pageUrl).images.map((image) => {
-      const img = $(`img[${OCCURRENCE_ATTRIBUTE}="${image.index}"]`);
+  private imagesOf($: CheerioAPI, pageUrl: string, title: string): IndexedPage['images'] {
+    const { images } = findPageImages($, pageUrl, this.limits);
+    // Every marked image in one pass: a selector per image would search the page once per image.
+    const marked = new Map<string, Cheerio<Element>>();
+    $(`img[${OCCURRENCE_ATTRIBUTE}]`).each((_, img) => void marked.set(img.attribs[OCCURRENCE_ATTRIBUTE]!, $(img)));
+    return images.map((image) => {
+      const img = marked.get(String(image.index)) ?? $([]);
       const around = clean(img.closest('figure, .thumb, .thumbinner, p, li, td, div').first().text()).slice(0, 500);
       const text = clean([image.attributes.alt, image.attributes.title, image.attributes.figcaption, around, title].filter(Boolean).join(' '));
       return { url: image.url, title: image.attributes.alt || title, text };
@@ -121,9 +89,9 @@ class SiteCrawl {
  * URL (one entry per URL, for pages reached twice through redirects), and each image once, its text
  * accumulated over its uses in page-URL order before the cap.
  */
-function buildIndex(site: string, crawl: SiteCrawl): SiteIndexFile {
+function buildIndex(site: string, found: SiteFindings): SiteIndexFile {
   const byUrl = new Map<string, IndexedPage>();
-  for (const indexed of [...crawl.pages].sort((a, b) => (a.page.url < b.page.url ? -1 : a.page.url > b.page.url ? 1 : 0))) {
+  for (const indexed of [...found.pages].sort((a, b) => (a.page.url < b.page.url ? -1 : a.page.url > b.page.url ? 1 : 0))) {
     if (!byUrl.has(indexed.page.url)) byUrl.set(indexed.page.url, indexed);
   }
   const images = new Map<string, SiteIndexFile['images'][number]>();
@@ -134,36 +102,89 @@ function buildIndex(site: string, crawl: SiteCrawl): SiteIndexFile {
       else images.set(use.url, { url: use.url, sourcePageUrl: page.url, title: use.title, text: use.text.slice(0, IMAGE_TEXT_CAP) });
     }
   }
-  const failures = [...crawl.failures].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));
+  const failures = [...found.failures].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));
   return { site, builtAt: new Date().toISOString(), pages: [...byUrl.values()].map((p) => p.page), images: [...images.values()], failures };
 }
 
-/** Crawls the site breadth-first within its origin and returns what the index is built from. */
+const SITEMAP = 'sitemap';
+const MAX_SITEMAP_DEPTH = 2;
+
+/**
+ * Crawls the site with Crawlee within its origin: from the entry page and /sitemap.xml (and the
+ * sitemaps it nests), following same-origin links and meta-refresh redirects, at most `maxPages`
+ * requests, every one through our safe HTTP client, which refuses a redirect off the origin.
+ */
 export async function crawlSite(site: string, options: LocalSiteOptions): Promise<SiteIndexFile> {
   const origin = new URL(site).origin;
-  const crawl = new SiteCrawl(site, options);
-  crawl.enqueue(site, site);
-  await addSitemap(origin, options, (url) => crawl.enqueue(url, origin));
-  const limit = pLimit(options.concurrency);
-  while (crawl.queue.length > 0) {
-    const batch = crawl.queue.splice(0, crawl.queue.length);
-    await Promise.all(batch.map((url) => limit(() => crawl.visit(url))));
+  const found = new SiteFindings(options.limits);
+  const config = new Configuration({ persistStorage: false, purgeOnStart: false });
+  const queue = await RequestQueue.open(`site-${stableId(site)}-${process.pid}-${Date.now()}`, { config });
+  const onOrigin = (url: string | undefined): url is string => url !== undefined && url.startsWith(origin + '/');
+  const crawler = new CheerioCrawler(
+    {
+      requestQueue: queue,
+      maxConcurrency: options.concurrency,
+      maxRequestsPerCrawl: options.maxPages + 1 + MAX_SITEMAP_DEPTH,
+      maxRequestRetries: 1,
+      useSessionPool: false,
+      persistCookiesPerSession: false,
+      navigationTimeoutSecs: options.fetch.timeoutMs / 1000 + 5,
+      httpClient: new SafeCrawleeHttpClient({ ...options.fetch, onRedirect: (_from, to) => refuseOffOrigin(origin, to) }),
+      additionalMimeTypes: ['application/xhtml+xml'],
+      preNavigationHooks: [
+        async ({ request }) => {
+          if (request.label !== SITEMAP && options.robots && !(await options.robots.isAllowed(request.url))) throw new NonRetryableError('robots-disallowed');
+        },
+      ],
+      errorHandler: ({ request }, error) => {
+        if (!failureOf(error).retryable) request.noRetry = true;
+      },
+      failedRequestHandler: ({ request }, error) => {
+        if (request.label !== SITEMAP) found.failures.push({ url: request.url, reason: error instanceof NonRetryableError ? error.message : failureOf(error).reason });
+      },
+      requestHandler: async ({ request, response, $, body, addRequests }) => {
+        const page = $ as unknown as CheerioAPI;
+        if (request.label === SITEMAP) {
+          if (response.statusCode !== 200) return;
+          const depth = (request.userData as { depth: number }).depth;
+          const nested = page('sitemapindex > sitemap > loc').map((_, el) => page(el).text().trim()).get().filter(onOrigin);
+          if (depth < MAX_SITEMAP_DEPTH) await addRequests(nested.map((url) => ({ url, label: SITEMAP, userData: { depth: depth + 1 } })));
+          await addRequests(page('urlset > url > loc').map((_, el) => page(el).text().trim()).get().filter(onOrigin));
+          return;
+        }
+        const pageUrl = request.loadedUrl ?? request.url;
+        if (response.statusCode !== 200) {
+          found.failures.push({ url: request.url, reason: `http-${response.statusCode}` });
+          return;
+        }
+        const check = checkPage(page, typeof body === 'string' ? body : body.toString('utf8'), options.limits);
+        if (check.skip) {
+          found.failures.push({ url: request.url, reason: check.skip });
+          return;
+        }
+        // A meta-refresh stub only leads on to its target; any other page leads on to its links and is indexed.
+        const refresh = metaRefreshTarget(page, pageUrl);
+        if (refresh) {
+          if (onOrigin(refresh)) await addRequests([refresh]);
+          return;
+        }
+        const links = page('a[href]').map((_, a) => resolveHttpUrl(page(a).attr('href')!, pageUrl)).get().filter(onOrigin);
+        await addRequests(links);
+        found.add(page, pageUrl);
+      },
+    },
+    config,
+  );
+  try {
+    await crawler.run([site, { url: `${origin}/sitemap.xml`, label: SITEMAP, userData: { depth: 0 } }]);
+  } finally {
+    await queue.drop();
   }
-  return buildIndex(site, crawl);
+  return buildIndex(site, found);
 }
 
-async function addSitemap(origin: string, options: LocalSiteOptions, add: (url: string) => void, url = `${origin}/sitemap.xml`, depth = 0): Promise<void> {
-  try {
-    const response = await safeFetch(url, options.fetch);
-    const body = (await readBody(response.body)).toString('utf8');
-    if (response.statusCode !== 200) return;
-    const $ = cheerio.load(body, { xml: true });
-    const nested = $('sitemapindex > sitemap > loc').map((_, el) => $(el).text().trim()).get();
-    for (const child of nested) if (depth < 2) await addSitemap(origin, options, add, child, depth + 1);
-    $('urlset > url > loc').each((_, el) => add($(el).text().trim()));
-  } catch {
-    // No sitemap: links alone find the pages.
-  }
+function refuseOffOrigin(origin: string, to: URL): void {
+  if (to.origin !== origin) throw new RefusedUrlError(to.href, `redirect off the site origin ${origin}`);
 }
 
 export class LocalSiteSearch implements SearchProvider {

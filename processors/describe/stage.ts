@@ -12,7 +12,7 @@ import { failureReason, ModelRequestError } from '../../src/models/errors.js';
 import type { ModelServices } from '../../src/models/services.js';
 import type { Models, OcrLine } from '../../src/models/types.js';
 import { StageCounts, type Stage, type StageContext } from '../../src/core/stage.js';
-import { descriptionIdOf, occurrencesOfQuery, type CorpusStore, type Description, type Image, type Occurrence, type Query } from '../../storage/index.js';
+import { descriptionIdOf, occurrencesOfQuery, type CorpusStore, type Description, type Image, type Occurrence, type Query, type StoreBatch } from '../../storage/index.js';
 import { composeDescription, CONTEXT_TEMPLATE_VERSION } from './context-template.js';
 import { contextOf, groupByContext, type DescribeContext } from './contexts.js';
 import { cleanDescription, VISION_PROMPT_VERSION, visionRequest } from './vision.js';
@@ -58,11 +58,10 @@ export class DescribeStage implements Stage<ModelServices> {
     return this.method === 'vision-model' ? models.vision!.model : `${models.ocr.model}+${models.textEmbedder.model}`;
   }
 
-  async runQuery(query: Query, ctx: StageContext<ModelServices>, counts: StageCounts): Promise<void> {
+  async runQuery(query: Query, ctx: StageContext<ModelServices>, counts: StageCounts, batch: StoreBatch): Promise<void> {
     const { store, config } = ctx;
     const targets = await this.targetsOf(query, store, counts);
     const limit = pLimit(this.method === 'vision-model' ? config.models.concurrency : 1);
-    const batch = store.batch();
     await Promise.all(
       [...targets.values()].flatMap((target) =>
         groupByContext(target.occurrences).map((group) =>
@@ -83,7 +82,6 @@ export class DescribeStage implements Stage<ModelServices> {
         ),
       ),
     );
-    await batch.write();
     counts.add('images-to-describe', targets.size);
   }
 

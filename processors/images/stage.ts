@@ -14,6 +14,7 @@ import {
   type Image,
   type Occurrence,
   type Query,
+  type StoreBatch,
 } from '../../storage/index.js';
 import { buildOccurrenceContext } from './context.js';
 import { chooseRepresentative } from './cluster.js';
@@ -62,6 +63,8 @@ async function normalizeStored(store: CorpusStore, image: Image, options: Decode
     (image.phash !== undefined && image.fingerprint !== undefined && (options.thumbnailSide === 0 || image.thumbnailId !== undefined));
   if (decoded) {
     counts.add('images-already-normalized');
+    // A decoded image whose original is gone would export as a file that is absent: say so (doctor --repair fetches it again).
+    if (!(await store.hasBlob(image.id))) counts.add('images-blob-missing');
     return image;
   }
   const bytes = await store.getBlob(image.id);
@@ -128,11 +131,10 @@ class PageFacts {
   }
 }
 
-async function processQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
+async function processQuery(query: Query, ctx: StageContext, counts: StageCounts, batch: StoreBatch): Promise<void> {
   const { store, config } = ctx;
   const budget = { tokensAbove: config.images.contextTokensAbove, tokensBelow: config.images.contextTokensBelow };
   const pages = new PageFacts(store);
-  const batch = store.batch();
 
   // Context for every occurrence; the updated records are what the filters then read.
   const updatedOccurrences = new Map<string, Occurrence>();
@@ -179,14 +181,13 @@ async function processQuery(query: Query, ctx: StageContext, counts: StageCounts
     ),
   );
   for (const bytes of thumbnails.values()) batch.putBlob(bytes);
-  await batch.write();
   counts.add('images', imageIds.length);
 }
 
 /** Clusters every hashed image in the store; writes cluster fields of the images in this shard that changed. */
 async function clusterCorpus(ctx: StageContext): Promise<void> {
   const { store, config, shard, counts } = ctx;
-  type Member = Pick<Image, 'id' | 'width' | 'height' | 'bytes' | 'fetchedAt' | 'clusterId' | 'representativeId' | 'fingerprint'> & {
+  type Member = Pick<Image, 'id' | 'width' | 'height' | 'bytes' | 'clusterId' | 'representativeId' | 'fingerprint'> & {
     phash: string;
     dhash: string;
     kept?: boolean;
@@ -199,7 +200,6 @@ async function clusterCorpus(ctx: StageContext): Promise<void> {
       width: image.width,
       height: image.height,
       bytes: image.bytes,
-      fetchedAt: image.fetchedAt,
       clusterId: image.clusterId,
       representativeId: image.representativeId,
       phash: image.phash,
@@ -216,8 +216,9 @@ async function clusterCorpus(ctx: StageContext): Promise<void> {
   for (const indexes of clusters) {
     const group = indexes.map((i) => members[i]!);
     const representative = chooseRepresentative(group);
-    // Named after its earliest-fetched member, so the id survives new members joining later.
-    const founder = [...group].sort((a, b) => a.fetchedAt.localeCompare(b.fetchedAt) || a.id.localeCompare(b.id))[0]!;
+    // Named after its lowest image id (a content hash), not its earliest fetch: fetch times follow the
+    // crawl's concurrency, and the same images must give the same cluster ids in every build.
+    const founder = group.reduce((low, m) => (m.id < low.id ? m : low));
     const clusterId = clusterIdOf(founder.id);
     if (group.length > 1) {
       counts.add('clusters-with-duplicates');

@@ -2,6 +2,7 @@
 // `<meta>` declares, then UTF-8, then windows-1252 for bytes that are not UTF-8. Files that are not
 // HTML text (binary, empty, corrupt gzip, unknown charset) come back as a reason, never a crash.
 import { gunzipSync } from 'node:zlib';
+import { binaryContentReason } from '../../src/core/markup/binary.js';
 
 export type DecodedHtml = { ok: true; html: string; encoding: string } | { ok: false; reason: string };
 
@@ -17,12 +18,6 @@ function bomEncoding(bytes: Uint8Array): string | undefined {
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
   return undefined;
-}
-
-/** Text files have no NUL bytes (UTF-16 is recognised by its BOM before this check). */
-function looksBinary(bytes: Uint8Array): boolean {
-  const head = bytes.subarray(0, SNIFF_BYTES);
-  return head.includes(0);
 }
 
 // Node's TextDecoder decodes windows-1252 as ISO-8859-1, leaving 0x80–0x9F as C1 controls; these
@@ -57,7 +52,9 @@ export function decodeHtmlBytes(input: Uint8Array): DecodedHtml {
   if (bytes.length === 0) return { ok: false, reason: 'empty file' };
   const bom = bomEncoding(bytes);
   if (bom) return { ok: true, html: new TextDecoder(bom).decode(bytes), encoding: bom };
-  if (looksBinary(bytes)) return { ok: false, reason: 'binary content (NUL bytes), not HTML text' };
+  // UTF-16 is recognised by its BOM above, before this check.
+  const binary = binaryContentReason(bytes);
+  if (binary) return { ok: false, reason: binary };
 
   const declared = new TextDecoder('latin1').decode(bytes.subarray(0, SNIFF_BYTES)).match(META_CHARSET)?.[1]?.toLowerCase();
   if (declared) {

@@ -84,7 +84,9 @@ function* elementsOf(root: Element, removed: Set<Element>): Generator<Element> {
     const element = stack.pop()!;
     if (removed.has(element)) continue;
     yield element;
-    for (let i = element.children.length - 1; i >= 0; i--) stack.push(element.children[i]!);
+    // Read once: linkedom builds `children` afresh on every access, by walking the siblings.
+    const children = element.children;
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
 }
 

@@ -1,12 +1,14 @@
 // The `process-text` stage: for each query's pages, extract the main content to markdown with image
 // placeholders, chunk it, and mark exact and near-duplicate pages and chunks against everything
 // already kept in the store (fingerprints are stored on the records and loaded at setup, so dedup
-// is incremental across runs). Pages are processed again when their query is; stable ids and marks
-// that exclude the page itself make that idempotent.
+// is incremental across runs). Dedup is first-come in query order, so what setup loads must be a
+// settled input: only the pages of queries this run does not (re)do. Pages of the queries it works
+// on are left out (a killed run may have stored some of them) and are processed again, in order,
+// exactly as an uninterrupted run would; a page a settled query already processed is not redone.
 import type { Config } from '../../src/core/config.js';
 import { StageCounts, type Stage, type StageContext } from '../../src/core/stage.js';
 import { countTokens } from '../../src/core/text/tokens.js';
-import { chunkIdOf, occurrenceIdOf, type Chunk, type Page, type Query, type StoreBatch } from '../../storage/index.js';
+import { chunkIdOf, occurrenceIdOf, type Chunk, type CorpusStore, type Page, type Query, type StoreBatch } from '../../storage/index.js';
 import { chunkMarkdown } from './chunk.js';
 import { DedupIndex, type Fingerprint } from './dedup-index.js';
 import { extractMainContent, type ExtractedContent } from './extract.js';
@@ -30,13 +32,16 @@ function storedFingerprint(record: { textHash?: string; minhash?: string }): Fin
   return { textHash: record.textHash, signature: decodeSignature(record.minhash) };
 }
 
+export const PROCESS_TEXT_STAGE = 'process-text';
+
 export class ProcessTextStage implements Stage {
-  readonly name = 'process-text';
+  readonly name = PROCESS_TEXT_STAGE;
   private pageIndex!: DedupIndex;
   private chunkIndex!: DedupIndex;
   /** Host and page of every kept chunk, to tell site boilerplate from cross-site duplicates. */
   private chunkPages = new Map<string, { pageId: string; host: string }>();
-  private processedThisRun = new Set<string>();
+  /** Pages already processed: by a settled query, or earlier in this run. */
+  private claimed = new Set<string>();
 
   settingsOf(ctx: StageContext): Record<string, unknown> {
     return { text: ctx.config.text };
@@ -47,15 +52,17 @@ export class ProcessTextStage implements Stage {
     this.pageIndex = new DedupIndex(params, ctx.config.text.minhashThreshold);
     this.chunkIndex = new DedupIndex(params, ctx.config.text.minhashThreshold);
     this.chunkPages = new Map();
-    this.processedThisRun = new Set();
+    this.claimed = await settledPages(ctx);
     // Matching is against the whole store, whatever this worker's shard.
     const hosts = new Map<string, string>();
     for await (const page of ctx.store.iterate('pages')) {
+      if (!this.claimed.has(page.id)) continue;
       hosts.set(page.id, hostOf(page));
       const fingerprint = storedFingerprint(page);
       if (fingerprint && !page.duplicateOf) this.pageIndex.add(page.id, fingerprint);
     }
     for await (const chunk of ctx.store.iterate('chunks')) {
+      if (!hosts.has(chunk.pageId)) continue;
       const fingerprint = storedFingerprint(chunk);
       if (!fingerprint || chunk.duplicateOf) continue;
       this.chunkIndex.add(chunk.id, fingerprint);
@@ -63,9 +70,10 @@ export class ProcessTextStage implements Stage {
     }
   }
 
-  async runQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
+  async runQuery(query: Query, ctx: StageContext, counts: StageCounts, batch: StoreBatch): Promise<void> {
+    const writes = new QueryWrites(ctx.store, batch);
     for (const pageId of await ctx.store.related('query-pages', query.id)) {
-      if (this.processedThisRun.has(pageId)) {
+      if (this.claimed.has(pageId)) {
         counts.add('pages-shared-with-earlier-query');
         continue;
       }
@@ -74,8 +82,8 @@ export class ProcessTextStage implements Stage {
         counts.drop('page-record-missing');
         continue;
       }
-      await this.processPage(page, ctx, counts);
-      this.processedThisRun.add(pageId);
+      await this.processPage(page, writes, ctx, counts);
+      this.claimed.add(pageId);
     }
   }
 
@@ -85,9 +93,8 @@ export class ProcessTextStage implements Stage {
     return { textHash: exactHash(paragraphs.flat()), signature: minhashSignature(paragraphs, minhashParams(ctx.config)) };
   }
 
-  private async processPage(stored: Page, ctx: StageContext, counts: StageCounts): Promise<void> {
-    const { store } = ctx;
-    const html = await store.getHtml(stored.id);
+  private async processPage(stored: Page, writes: QueryWrites, ctx: StageContext, counts: StageCounts): Promise<void> {
+    const html = await ctx.store.getHtml(stored.id);
     let content: ExtractedContent | undefined;
     let warning: string | undefined;
     if (html === undefined) warning = 'no stored HTML';
@@ -99,7 +106,6 @@ export class ProcessTextStage implements Stage {
         warning = `extraction failed: ${(error as Error).message}`;
       }
     }
-    const batch = store.batch();
     const page: Page = {
       ...stored,
       title: content?.title ?? stored.title,
@@ -110,6 +116,8 @@ export class ProcessTextStage implements Stage {
       extractor: content?.extractor ?? 'none',
       extractWarning: warning,
       duplicateOf: undefined,
+      // Rebuilt by the later pages that duplicate this one, which are processed again after it.
+      duplicateUrls: undefined,
     };
     if (warning) counts.drop(`page-${warning.split(':')[0]!.replace(/ /g, '-')}`);
     if (content) counts.add(`extractor:${content.extractor}`);
@@ -121,9 +129,9 @@ export class ProcessTextStage implements Stage {
       const match = this.pageIndex.match(fingerprint, page.id);
       if (match) {
         page.duplicateOf = match.id;
-        const kept = await store.get('pages', match.id);
+        const kept = await writes.page(match.id);
         if (kept && !(kept.duplicateUrls ?? []).includes(page.url)) {
-          batch.put('pages', { ...kept, duplicateUrls: [...(kept.duplicateUrls ?? []), page.url] });
+          writes.putPage({ ...kept, duplicateUrls: [...(kept.duplicateUrls ?? []), page.url] });
         }
         counts.add(`pages-duplicate-${match.kind}`);
       } else {
@@ -131,12 +139,11 @@ export class ProcessTextStage implements Stage {
         counts.add('pages-kept');
       }
     }
-    batch.put('pages', page);
-    if (content) await this.addChunks(page, content.markdown, batch, ctx, counts);
-    await batch.write();
+    writes.putPage(page);
+    if (content) await this.addChunks(page, content.markdown, writes, ctx, counts);
   }
 
-  private async addChunks(page: Page, markdown: string, batch: StoreBatch, ctx: StageContext, counts: StageCounts): Promise<void> {
+  private async addChunks(page: Page, markdown: string, writes: QueryWrites, ctx: StageContext, counts: StageCounts): Promise<void> {
     const { store, config } = ctx;
     const occurrenceIds = await store.related('page-occurrences', page.id);
     const occurrences = new Map((await store.getMany('occurrences', occurrenceIds)).flatMap((o) => (o ? [[o.id, o] as const] : [])));
@@ -148,7 +155,7 @@ export class ProcessTextStage implements Stage {
     for (const stale of await store.getMany('chunks', staleIds)) {
       if (!stale) continue;
       if (stale.textHash) this.chunkIndex.forget(stale.id, stale.textHash);
-      batch.del('chunks', stale.id).unlink('page-chunks', page.id, stale.id);
+      writes.batch.del('chunks', stale.id).unlink('page-chunks', page.id, stale.id);
       counts.add('chunks-removed-stale');
     }
     for (const [index, text] of texts.entries()) {
@@ -178,18 +185,59 @@ export class ProcessTextStage implements Stage {
           if (matchPage.host === host && matchPage.pageId !== page.id && !page.duplicateOf) {
             chunk.boilerplate = true;
             counts.add('chunks-boilerplate');
-            const kept = await store.get('chunks', match.id);
-            if (kept && !kept.boilerplate) batch.put('chunks', { ...kept, boilerplate: true });
+            const kept = await writes.chunk(match.id);
+            if (kept && !kept.boilerplate) writes.putChunk({ ...kept, boilerplate: true });
           }
         } else {
           this.chunkIndex.add(id, fingerprint);
           this.chunkPages.set(id, { pageId: page.id, host });
         }
       }
-      batch.put('chunks', chunk).link('page-chunks', page.id, id);
+      writes.putChunk(chunk);
+      writes.batch.link('page-chunks', page.id, id);
       counts.add('chunks');
       counts.add('placeholders', chunkOccurrences.length);
     }
+  }
+}
+
+/** The pages of the queries done by an earlier run and not worked on by this one: a settled input. */
+async function settledPages(ctx: StageContext): Promise<Set<string>> {
+  const done = new Map<string, boolean>();
+  const settled = new Set<string>();
+  for await (const [queryId, pageId] of ctx.store.links('query-pages')) {
+    if (!done.has(queryId)) done.set(queryId, !ctx.working?.has(queryId) && (await ctx.store.isStageDone(PROCESS_TEXT_STAGE, queryId)));
+    if (done.get(queryId)) settled.add(pageId);
+  }
+  return settled;
+}
+
+/** One query's writes, all in the runner's batch; reads of a page or chunk see what the query already wrote. */
+class QueryWrites {
+  private readonly pages = new Map<string, Page>();
+  private readonly chunks = new Map<string, Chunk>();
+
+  constructor(
+    private readonly store: CorpusStore,
+    readonly batch: StoreBatch,
+  ) {}
+
+  async page(id: string): Promise<Page | undefined> {
+    return this.pages.get(id) ?? (await this.store.get('pages', id));
+  }
+
+  async chunk(id: string): Promise<Chunk | undefined> {
+    return this.chunks.get(id) ?? (await this.store.get('chunks', id));
+  }
+
+  putPage(page: Page): void {
+    this.pages.set(page.id, page);
+    this.batch.put('pages', page);
+  }
+
+  putChunk(chunk: Chunk): void {
+    this.chunks.set(chunk.id, chunk);
+    this.batch.put('chunks', chunk);
   }
 }
 

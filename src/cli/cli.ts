@@ -4,32 +4,40 @@ import { Command, CommanderError } from 'commander';
 import { isExpectedError } from '../core/errors.js';
 import { log, setVerbosity } from '../core/feedback.js';
 import { interrupt, interruptSignal, InterruptedError } from '../core/stage.js';
-import { StoreOpenError, StoreVersionError } from '../../storage/index.js';
+import { redactSecrets, StoreOpenError, StoreVersionError } from '../../storage/index.js';
 import { register as registerBuild } from './commands/build.js';
+import { register as registerChanges } from './commands/changes.js';
 import { register as registerCrawl } from './commands/crawl.js';
 import { register as registerDedupImages } from './commands/dedup-images.js';
 import { register as registerDescribe } from './commands/describe.js';
+import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerExtract } from './commands/extract.js';
 import { register as registerImport } from './commands/import.js';
+import { register as registerMerge } from './commands/merge.js';
 import { register as registerModels } from './commands/models.js';
 import { register as registerOcr } from './commands/ocr.js';
 import { register as registerPending } from './commands/pending.js';
 import { register as registerProcess } from './commands/process.js';
+import { register as registerRefresh } from './commands/refresh.js';
 import { register as registerPrompts } from './commands/prompts.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerScore } from './commands/score.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerShow } from './commands/show.js';
 import { register as registerStats } from './commands/stats.js';
+import { register as registerStatus } from './commands/status.js';
+import { register as registerWorker } from './commands/worker.js';
 
 /** The version in package.json, read once (tsx runs the sources, so there is no build step to stamp it). */
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export function createProgram(): Command {
   const program = new Command('m2rag')
-    .version(PACKAGE_VERSION, '-V, --version', 'print the m2rag version')
+    // `--version` is read by main() only as the first argument: after a command it is the command's
+    // own option (`export --version N`, the dataset at store version N).
+    .version(PACKAGE_VERSION, '-V', 'print the m2rag version (or --version as the first argument)')
     .description('Build multi-modal RAG (M2RAG) datasets from the web and run retrieve → rerank → generate over them')
     .option('--store <dir>', 'corpus store directory', './m2rag-store')
     .option('--config <file>', 'config file (YAML or JSON); flags override it')
@@ -55,12 +63,18 @@ export function createProgram(): Command {
   registerRun(program);
   registerEval(program);
   registerExport(program);
+  registerRefresh(program);
+  registerChanges(program);
   registerImport(program);
   registerPending(program);
   registerShow(program);
   registerServe(program);
   registerStats(program);
+  registerWorker(program);
+  registerStatus(program);
+  registerMerge(program);
   registerPrompts(program);
+  registerDoctor(program);
   return program;
 }
 
@@ -96,6 +110,10 @@ function exitInterrupted(): never {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[2] === '--version') {
+    process.stdout.write(`${PACKAGE_VERSION}\n`);
+    return 0;
+  }
   const program = createProgram();
   const stopHandling = handleSignals();
   try {
@@ -110,11 +128,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     // An expected failure is one line; anything else is a bug, logged with its stack.
     if (error instanceof StoreVersionError || error instanceof StoreOpenError) {
-      process.stderr.write(`m2rag: ${error.message}\n`);
+      process.stderr.write(`m2rag: ${redactSecrets(error.message)}\n`);
       return 2;
     }
     if (isExpectedError(error)) {
-      process.stderr.write(`m2rag: ${error.message}\n`);
+      process.stderr.write(`m2rag: ${redactSecrets(error.message)}\n`);
       return error.exitCode;
     }
     // A bug: one line by default, the stack trace with --debug (what a bug report needs).

@@ -28,6 +28,8 @@ export interface StageRunOptions {
   force: boolean;
   /** The models the command opened once for all its stages. */
   services: ModelServices;
+  /** Only this query (a queue worker's job); the others in the store are skipped. */
+  queryId?: string;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function runStages(store: CorpusStore, config: Config, stages: read
       force: options.force,
       services,
       ...stageDependencies(stage.name, { intakeFilter: config.filter.enabled }),
-      skip: stage.name === INTAKE_STAGE ? undefined : intakeSkipReason,
+      skip: (query) => (options.queryId !== undefined && query.id !== options.queryId ? 'other-job' : stage.name === INTAKE_STAGE ? undefined : intakeSkipReason(query)),
       halted: () => services.halted?.(),
     });
     process.stderr.write(formatCounts(report) + '\n');

@@ -7,6 +7,25 @@ import { z } from 'zod';
 import { UserError } from './errors.js';
 import { configIssueMessage, yamlErrorMessage } from './config-errors.js';
 import { RUN_STRATEGIES } from './stages.js';
+import { isSecretParam } from '../../storage/index.js';
+
+/**
+ * A configured URL that holds no secret: credentials (`user:key@host`) or a key-like query parameter
+ * would be sent, logged and recorded with every failure, so they are refused for the env variable.
+ */
+function urlWithoutSecrets(keyVariable: string) {
+  return z
+    .string()
+    .url()
+    .refine((raw) => {
+      const url = new URL(raw);
+      return !url.username && !url.password && ![...url.searchParams.keys()].some(isSecretParam);
+    }, `a URL must not hold a key or credentials (user:key@host, ?key=…); remove it and put the key in ${keyVariable}`);
+}
+
+/** `run --caption`: which caption the RagVL reranker is shown with each image. */
+export const RERANK_CAPTIONS = ['none', 'description', 'dataset'] as const;
+export type RerankCaption = (typeof RERANK_CAPTIONS)[number];
 
 export const ConfigSchema = z
   .object({
@@ -21,14 +40,13 @@ export const ConfigSchema = z
         auxImages: z.number().int().nonnegative().default(10),
         render: z.boolean().default(false),
         chromiumPath: z.string().optional(),
-        concurrency: z.number().int().positive().default(8),
+        /**
+         * Most requests in flight in each of the run's two crawlers (pages, images); Crawlee's autoscaled
+         * pool starts there and lowers it while the CPU is busy or memory nears `memoryMbytes`.
+         */
+        concurrency: z.number().int().positive().default(64),
         /** Memory Crawlee's autoscaling keeps the crawl under (it lowers concurrency near it), in MB. */
         memoryMbytes: z.number().int().positive().default(512),
-        /**
-         * Write Crawlee's request queue to `<store>/crawlee` as it runs (for debugging). Resuming does not
-         * read it (the store's hits and Fetch records are the resume state), and it makes crawls ~1.6× slower.
-         */
-        persistQueue: z.boolean().default(false),
         perDomainConcurrency: z.number().int().positive().default(4),
         perDomainDelayMs: z.number().int().nonnegative().default(0),
         maxRetries: z.number().int().nonnegative().default(2),
@@ -37,14 +55,30 @@ export const ConfigSchema = z
         requestTimeoutSecs: z.number().positive().default(30),
         maxPageBytes: z.number().int().positive().default(10 * 1024 * 1024),
         maxImageBytes: z.number().int().positive().default(20 * 1024 * 1024),
+        /** Per-page caps: what one hostile page may cost. Past a cap a page is truncated (and its Fetch says so) or skipped. */
+        limits: z
+          .object({
+            /** Image occurrences kept per page; later ones get no placeholder and no record. */
+            maxOccurrences: z.number().int().positive().default(1000),
+            /** Distinct image URLs fetched per page. */
+            maxImages: z.number().int().positive().default(300),
+            /** Links kept per page; later anchors lose their href (their text stays). */
+            maxLinks: z.number().int().positive().default(10_000),
+            /** Stored HTML after decoding, in bytes; a larger page is skipped. */
+            maxHtmlBytes: z.number().int().positive().default(5 * 1024 * 1024),
+            /** Element nesting depth; a deeper page is skipped (browsers stop nesting at 512). */
+            maxDomDepth: z.number().int().positive().default(512),
+          })
+          .strict()
+          .prefault({}),
         ignoreRobots: z.boolean().default(false),
         allowPrivate: z.boolean().default(false),
         userAgent: z.string().default('m2rag/0.1 (+https://github.com/m2rag/m2rag)'),
         wikipediaUrl: z.string().url().default('https://en.wikipedia.org/w/api.php'),
         commonsUrl: z.string().url().default('https://commons.wikimedia.org/w/api.php'),
-        searxngUrl: z.string().url().optional(),
-        braveUrl: z.string().url().default('https://api.search.brave.com/res/v1'),
-        googleCseUrl: z.string().url().default('https://www.googleapis.com/customsearch/v1'),
+        searxngUrl: urlWithoutSecrets('the environment').optional(),
+        braveUrl: urlWithoutSecrets('BRAVE_API_KEY').default('https://api.search.brave.com/res/v1'),
+        googleCseUrl: urlWithoutSecrets('GOOGLE_CSE_KEY').default('https://www.googleapis.com/customsearch/v1'),
       })
       .strict()
       .prefault({}),
@@ -86,11 +120,11 @@ export const ConfigSchema = z
     models: z
       .object({
         /** OpenAI-compatible endpoints; keys come from M2RAG_LLM_KEY / M2RAG_VISION_KEY only. */
-        llmUrl: z.string().url().optional(),
+        llmUrl: urlWithoutSecrets('M2RAG_LLM_KEY').optional(),
         llmModel: z.string().optional(),
-        visionUrl: z.string().url().optional(),
+        visionUrl: urlWithoutSecrets('M2RAG_VISION_KEY').optional(),
         visionModel: z.string().optional(),
-        embeddingUrl: z.string().url().optional(),
+        embeddingUrl: urlWithoutSecrets('M2RAG_EMBEDDING_KEY').optional(),
         embeddingModel: z.string().optional(),
         /** Directory of a local CLIP-family ONNX export (vision + text graphs and tokenizer.json). */
         clipDir: z.string().optional(),
@@ -99,6 +133,8 @@ export const ConfigSchema = z
         maxRetries: z.number().int().nonnegative().default(3),
         /** First retry delay; doubled per retry unless the server sends Retry-After. */
         retryDelayMs: z.number().int().nonnegative().default(1000),
+        /** Largest model reply read, in bytes; past it the reply is abandoned as `too-long` (64 embeddings of 3072 dimensions are about 4 MB). */
+        maxReplyBytes: z.number().int().positive().default(8 * 1024 * 1024),
         /** Intra-op threads of local ONNX sessions. */
         threads: z.number().int().positive().default(1),
         /** Images per forward pass of the local CLIP image encoder. */
@@ -150,6 +186,8 @@ export const ConfigSchema = z
         topK: z.number().int().positive().default(20),
         topN: z.number().int().positive().default(2),
         threshold: z.number().min(0).max(1).default(0.5),
+        /** The caption the vision reranker sees: none (caption-agnostic template), our description, or the dataset's own (imported). */
+        caption: z.enum(RERANK_CAPTIONS).default('description'),
         /** Threshold of the model-free reranker fallback (its relevance is a similarity, not a probability). */
         fallbackThreshold: z.number().min(0).max(1).default(0.25),
         /** Retrieved chunks given to the generator. */

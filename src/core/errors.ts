@@ -31,3 +31,34 @@ export class StageFailedError extends Error {
 export function isExpectedError(error: unknown): error is UserError | NotImplementedError | StageFailedError {
   return error instanceof UserError || error instanceof NotImplementedError || error instanceof StageFailedError;
 }
+
+/**
+ * What kind of failure an error is, from its class and code (never from its message): `network`
+ * and `timeout` may pass on another attempt; `deterministic` ones (a stack overflow on a deeply
+ * nested page, a charset the decoder does not know, a parse error) fail the same way every time.
+ */
+export type ErrorKind = 'network' | 'timeout' | 'deterministic' | 'unknown';
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** The error's network code, its own or its cause's (fetch wraps socket errors in a TypeError). */
+export function errorCodeOf(error: unknown): string | undefined {
+  const own = (error as { code?: unknown } | undefined)?.code;
+  if (typeof own === 'string') return own;
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return typeof cause === 'string' ? cause : undefined;
+}
+
+export function errorKindOf(error: unknown): ErrorKind {
+  const code = errorCodeOf(error);
+  if (code && TIMEOUT_CODES.has(code)) return 'timeout';
+  if (code && NETWORK_CODES.has(code)) return 'network';
+  if (error instanceof Error) {
+    // Crawlee's and AbortSignal.timeout()'s timeouts are classes named TimeoutError.
+    if (error.name === 'TimeoutError' || error.constructor?.name === 'TimeoutError') return 'timeout';
+    if (error instanceof RangeError || error instanceof SyntaxError || error instanceof TypeError || error instanceof URIError) return 'deterministic';
+    if (code?.startsWith('ERR_')) return 'deterministic';
+  }
+  return 'unknown';
+}

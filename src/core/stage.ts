@@ -1,7 +1,8 @@
 // The stage runner. A stage is a small unit with one per-query function (datatrove-style): the
-// runner feeds it the queries of its shard, skips those already marked done (resumable), marks each
-// one done once the stage's work for it has landed, keeps the stage's counts and stores them. Stages write records under stable ids, so running one
-// twice changes nothing (idempotent).
+// runner feeds it the queries of its shard, skips those already marked done (resumable), commits
+// each query's records and its done marker in one atomic batch (so a kill, at any moment, leaves a
+// query wholly done or untouched), keeps the stage's counts and stores them. Stages write records
+// under stable ids, so running one twice changes nothing (idempotent).
 //
 // One rule for failures: an item that fails (a model reply, a page) is recorded by the stage with its
 // reason and counted with `counts.fail(reason)`; its query is then not marked done, so the next run
@@ -9,7 +10,7 @@
 // the counts of what the query did survive.
 import type { Config } from './config.js';
 import { log, startProgress } from './feedback.js';
-import { WHOLE, type CorpusStore, type Query, type Shard } from '../../storage/index.js';
+import { WHOLE, type CorpusStore, type Query, type Shard, type StoreBatch } from '../../storage/index.js';
 
 /** Counts of what a stage did and why it dropped what it dropped. */
 export class StageCounts {
@@ -59,14 +60,23 @@ export interface StageContext<Services = unknown> {
   services: Services;
   /** Aborted on the first Ctrl-C: take no new work (what is in flight may still commit). */
   signal: AbortSignal;
+  /**
+   * The ids of the queries this run works on (known before setup). The others are settled: done by
+   * an earlier run, so corpus-wide state built at setup may rest on them, never on half-done work.
+   */
+  working?: ReadonlySet<string>;
 }
 
 export interface Stage<Services = unknown> {
   readonly name: string;
   /** Once per run, before any query (build indexes, check what the stage needs). */
   setup?(ctx: StageContext<Services>): Promise<void>;
-  /** The work for one query; counts go to `counts` (they are kept even when the query fails). */
-  runQuery(query: Query, ctx: StageContext<Services>, counts: StageCounts): Promise<void>;
+  /**
+   * The work for one query; counts go to `counts` (they are kept even when the query fails). Its
+   * records go to `batch`, which the runner commits in one atomic write together with the query's
+   * done marker, so a kill leaves the query either wholly done or untouched.
+   */
+  runQuery(query: Query, ctx: StageContext<Services>, counts: StageCounts, batch: StoreBatch): Promise<void>;
   /** Once per run, after all queries (corpus-wide steps such as clustering). */
   finish?(ctx: StageContext<Services>): Promise<void>;
   /** Once per run, always, to release what setup opened. */
@@ -126,7 +136,8 @@ export interface StageReport {
 
 export async function runStage<Services>(stage: Stage<Services>, store: CorpusStore, options: RunStageOptions<Services>): Promise<StageReport> {
   const shard = options.shard ?? WHOLE;
-  const ctx: StageContext<Services> = { store, config: options.config, shard, counts: new StageCounts(), services: options.services as Services, signal: options.signal ?? interruptSignal };
+  const working = new Set<string>();
+  const ctx: StageContext<Services> = { store, config: options.config, shard, counts: new StageCounts(), services: options.services as Services, signal: options.signal ?? interruptSignal, working };
   const todo: Query[] = [];
   let skipped = 0;
   for await (const query of store.iterate('queries', { shard })) {
@@ -141,11 +152,15 @@ export async function runStage<Services>(stage: Stage<Services>, store: CorpusSt
     }
     const missing = await firstUnfinished(store, options.requires ?? [], query.id);
     if (missing) ctx.counts.add(`queries-waiting-for:${missing}`);
-    else todo.push(query);
+    else {
+      todo.push(query);
+      working.add(query.id);
+    }
   }
   let failed = 0;
   let firstFailure: string | undefined;
   let halted: string | undefined;
+  let worked = 0;
   const progress = startProgress(stage.name, todo.length);
   if (ctx.signal.aborted) throw new InterruptedError(stage.name);
   try {
@@ -155,14 +170,17 @@ export async function runStage<Services>(stage: Stage<Services>, store: CorpusSt
       if (ctx.signal.aborted || halted) break;
       const counts = new StageCounts();
       try {
-        await stage.runQuery(query, ctx, counts);
+        const batch = store.batch();
+        await stage.runQuery(query, ctx, counts, batch);
         if (counts.failed.count > 0) {
+          // What the query did (its failed items with their reasons, too) is kept; only the marker waits.
+          await batch.write();
           failed++;
           firstFailure ??= counts.failed.first;
           ctx.counts.add('queries-incomplete');
           log.warn({ stage: stage.name, queryId: query.id, failed: counts.failed.count, first: counts.failed.first }, 'query incomplete; the next run retries it');
         } else {
-          const batch = store.batch().markStageDone(stage.name, query.id, counts.counts);
+          batch.markStageDone(stage.name, query.id, counts.counts);
           for (const later of options.invalidates ?? []) batch.clearStageDone(later, query.id);
           await batch.write();
           ctx.counts.add('queries');
@@ -176,6 +194,7 @@ export async function runStage<Services>(stage: Stage<Services>, store: CorpusSt
       }
       ctx.counts.merge(counts.counts);
       progress.tick();
+      await testPause(stage.name, ++worked, ctx.signal);
     }
     halted ??= options.halted?.();
     if (!ctx.signal.aborted && !halted) await stage.finish?.(ctx);
@@ -187,6 +206,21 @@ export async function runStage<Services>(stage: Stage<Services>, store: CorpusSt
   progress.done({ counts: ctx.counts.counts });
   if (ctx.signal.aborted) throw new InterruptedError(stage.name);
   return { stage: stage.name, queries: todo.length, skipped, failed, firstFailure, halted, counts: ctx.counts.counts };
+}
+
+/**
+ * Test-only (the crash harness, tests/helpers/crash-harness.ts): with M2RAG_TEST_PAUSE_AFTER set to
+ * `<stage>:<n>`, the run prints `test-pause: <stage> after <n>` to stderr once its n-th query has
+ * landed and waits there for the signal the test sends (a Ctrl-C ends the wait, as it would end the
+ * work). Unset, it does nothing.
+ */
+async function testPause(stageName: string, worked: number, signal: AbortSignal): Promise<void> {
+  if (process.env.M2RAG_TEST_PAUSE_AFTER !== `${stageName}:${worked}`) return;
+  process.stderr.write(`test-pause: ${stageName} after ${worked}\n`);
+  await new Promise<void>((resolve) => {
+    const keepAlive = setInterval(() => undefined, 1_000);
+    signal.addEventListener('abort', () => (clearInterval(keepAlive), resolve()), { once: true });
+  });
 }
 
 async function firstUnfinished(store: CorpusStore, stages: readonly string[], queryId: string): Promise<string | undefined> {

@@ -5,7 +5,7 @@ export const STAGE_ORDER = ['filter-queries', 'crawl', 'process-text', 'process-
 export type StageName = (typeof STAGE_ORDER)[number];
 
 /** The generation strategies of `run`; each has its own done marker, `run:<strategy>`. */
-export const RUN_STRATEGIES = ['single', 'multi', 'mllm', 'ragvl', 'text'] as const;
+export const RUN_STRATEGIES = ['single', 'multi', 'mllm', 'ragvl', 'ragvl-short', 'text'] as const;
 export type RunStrategy = (typeof RUN_STRATEGIES)[number];
 
 // A stage with variants marks queries done per variant (`run:multi`), so switching strategy never

@@ -1,10 +1,13 @@
 // Why a model request failed, in one line a record can keep (`Description.reason`, `Score.reason`).
+// Every message is redacted (storage/redact.ts): an endpoint URL's key never reaches a record.
+import { redactSecrets } from '../../storage/index.js';
 
 export type ModelFailureKind =
   | 'unreachable' // connection refused, reset, DNS
   | 'timeout'
   | 'http' // a non-2xx status that retries did not fix (or that retrying cannot fix, such as 400)
   | 'malformed' // 2xx but not the documented JSON shape (non-JSON, no choices, empty content)
+  | 'too-long' // a reply over the byte cap (models.maxReplyBytes) or far over the tokens asked for
   | 'invalid-input' // we could not build the request (for example an image sharp cannot decode)
   | 'endpoint-down'; // the endpoint failed so many requests in a row that no more are sent to it
 
@@ -24,7 +27,7 @@ export class ModelRequestError extends Error {
     /** The network error code of an `unreachable` failure (ECONNREFUSED, ECONNRESET, ...). */
     readonly networkCode?: string,
   ) {
-    super(message);
+    super(redactSecrets(message));
     this.name = 'ModelRequestError';
   }
 
@@ -65,10 +68,10 @@ export class EndpointHealth {
 
   failed(error: ModelRequestError): void {
     // A reply the model got wrong says nothing about the endpoint's health.
-    if (error.kind === 'malformed' || error.kind === 'invalid-input' || this.downReason) return;
+    if (error.kind === 'malformed' || error.kind === 'too-long' || error.kind === 'invalid-input' || this.downReason) return;
     this.consecutive++;
     if (this.consecutive >= this.maxConsecutiveFailures) {
-      this.downReason = `the model endpoint ${this.url} failed ${this.consecutive} requests in a row (last: ${error.reason}); check that it is running and reachable, then run the same command again`;
+      this.downReason = `the model endpoint ${redactSecrets(this.url)} failed ${this.consecutive} requests in a row (last: ${error.reason}); check that it is running and reachable, then run the same command again`;
     }
   }
 
@@ -81,5 +84,5 @@ export class EndpointHealth {
 /** The reason to store for any error thrown by a model call. */
 export function failureReason(error: unknown): string {
   if (error instanceof ModelRequestError) return error.reason;
-  return `error: ${(error as Error)?.message ?? String(error)}`.split('\n')[0]!;
+  return redactSecrets(`error: ${(error as Error)?.message ?? String(error)}`.split('\n')[0]!);
 }

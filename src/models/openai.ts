@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { hashOf, type ModelCache } from './cache.js';
 import { EndpointHealth, ModelRequestError } from './errors.js';
 import { imageDataUrl } from './image-input.js';
+import { countTokens } from '../core/text/tokens.js';
 import type { ChatMessage, ChatRequest, ChatResponse, TextEmbedder, ChatModel } from './types.js';
 import type { UsageMeter } from './usage.js';
 
@@ -27,7 +28,21 @@ export interface RequestPolicy {
   maxRetries: number;
   /** First backoff delay; doubled per retry, unless the server sends Retry-After. */
   retryDelayMs: number;
+  /** Largest reply body read, in bytes (models.maxReplyBytes); a longer one is abandoned as `too-long`. */
+  maxReplyBytes?: number;
 }
+
+/** models.maxReplyBytes's default, for policies built without a config. */
+export const DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * How far a reply may run past the `max_tokens` it was asked for before it is refused as `too-long`:
+ * our tokenizer (o200k) is not the server's, so a reply within twice the budget is taken as the
+ * server's count, and only one far beyond it (a server that ignores max_tokens) is refused.
+ */
+const TOKEN_ALLOWANCE = (maxTokens: number): number => maxTokens * 2 + 16;
+/** No tokenizer makes tokens this long on average: a reply longer than allowance × this is over it, uncounted. */
+const MAX_CHARS_PER_TOKEN = 32;
 
 const ChatReply = z.object({
   choices: z
@@ -117,8 +132,9 @@ export class OpenAiTransport {
     let text: string;
     try {
       response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal });
-      text = await response.text();
+      text = await readCapped(response, url, this.policy.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES);
     } catch (error) {
+      if (error instanceof ModelRequestError) throw error;
       const err = error as Error & { cause?: { code?: string; message?: string } };
       if (err.name === 'TimeoutError' || err.name === 'AbortError') {
         throw new ModelRequestError('timeout', `no complete reply from ${url} within ${this.policy.timeoutMs} ms`);
@@ -136,6 +152,44 @@ export class OpenAiTransport {
     } catch {
       throw new ModelRequestError('malformed', `${url} answered ${response.status} with non-JSON: ${summarize(text)}`);
     }
+  }
+}
+
+/** The reply body as text, read as a stream and abandoned once it passes `maxBytes`. */
+async function readCapped(response: Response, url: string, maxBytes: number): Promise<string> {
+  const tooLong = (): ModelRequestError =>
+    new ModelRequestError('too-long', `reply too long: more than ${maxBytes} bytes from ${url} (models.maxReplyBytes)`, response.status);
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel();
+    throw tooLong();
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw tooLong();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Refuses a reply far over the `max_tokens` it was asked for (see TOKEN_ALLOWANCE), by the server's count or ours. */
+function enforceMaxTokens(reply: CachedChat, maxTokens: number | undefined): void {
+  if (maxTokens === undefined) return;
+  const allowance = TOKEN_ALLOWANCE(maxTokens);
+  const reported = reply.usage?.completionTokens ?? 0;
+  const over =
+    reported > allowance || (reply.text.length > allowance && (reply.text.length > allowance * MAX_CHARS_PER_TOKEN || countTokens(reply.text) > allowance));
+  if (over) {
+    throw new ModelRequestError('too-long', `reply too long: ${reported > allowance ? reported : 'over ' + allowance} tokens where max_tokens ${maxTokens} was asked for (${reply.text.length} characters)`);
   }
 }
 
@@ -226,6 +280,7 @@ export class OpenAiChat implements ChatModel {
       }
       const reply = parseChatReply(await this.transport.post('/chat/completions', body), request.firstTokenLogprobs !== undefined);
       this.meter.record(this.usageKey, { promptTokens: reply.usage?.promptTokens ?? 0, completionTokens: reply.usage?.completionTokens ?? 0 });
+      enforceMaxTokens(reply, request.maxTokens);
       await this.cache?.put(inputHash, this.provider, this.model, reply);
       return { ...reply, latencyMs: Date.now() - started, cached: false, inputHash };
     } catch (error) {

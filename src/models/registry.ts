@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
-import type { CorpusStore } from '../../storage/index.js';
+import { redactSecrets, redactUrl, type CorpusStore } from '../../storage/index.js';
 import { ModelCache } from './cache.js';
 import { CachedTextEmbedder } from './cached-embedder.js';
 import { UniversalSentenceEncoder } from './embedded-text.js';
@@ -33,7 +33,10 @@ function endpointFrom(
   key: string | undefined,
 ): OpenAiEndpoint | undefined {
   if (!url) return undefined;
-  if (!urlSchema.safeParse(url).success) throw new UserError(`${urlSource}: "${url}" is not a URL (expected e.g. http://127.0.0.1:8000/v1)`);
+  if (!urlSchema.safeParse(url).success) throw new UserError(`${urlSource}: "${redactSecrets(url)}" is not a URL (expected e.g. http://127.0.0.1:8000/v1)`);
+  if (redactUrl(url) !== url) {
+    throw new UserError(`${urlSource}: a URL must not hold a key or credentials (user:key@host, ?key=…); remove it and put the key in M2RAG_${what.toUpperCase()}_KEY`);
+  }
   if (!model) throw new UserError(`${what} endpoint ${url} is configured but no model is named: set ${modelHint}`);
   return { url, model, key: key || undefined };
 }
@@ -76,6 +79,7 @@ export function requestPolicyOf(config: Config): RequestPolicy {
     timeoutMs: config.models.timeoutSecs * 1000,
     maxRetries: config.models.maxRetries,
     retryDelayMs: config.models.retryDelayMs,
+    maxReplyBytes: config.models.maxReplyBytes,
   };
 }
 

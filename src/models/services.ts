@@ -11,12 +11,13 @@ export interface ModelServices {
   /** Why the models can no longer be used (an endpoint that is down), once that is so. */
   halted?(): string | undefined;
   /** Model calls made so far and how many of them failed, over every model (for a stage's failure rate). */
-  modelCalls?(): { requests: number; failed: number };
+  modelCalls?(): { requests: number; failed: number; cached?: number };
 }
 
-function callsOf(models: Models | undefined): { requests: number; failed: number } {
+/** Requests include those the model cache answered (`cached`): those reached no endpoint. */
+function callsOf(models: Models | undefined): { requests: number; failed: number; cached: number } {
   const totals = Object.values(models?.usage() ?? {});
-  return { requests: totals.reduce((n, t) => n + t.requests, 0), failed: totals.reduce((n, t) => n + t.failed, 0) };
+  return { requests: totals.reduce((n, t) => n + t.requests, 0), failed: totals.reduce((n, t) => n + t.failed, 0), cached: totals.reduce((n, t) => n + t.cached, 0) };
 }
 
 export interface OpenModelServices extends ModelServices {

@@ -38,6 +38,7 @@ import {
   type Generation,
   type Query,
   type Shard,
+  type StoreBatch,
 } from '../../storage/index.js';
 import type { QueryLabels } from './labels.js';
 
@@ -114,19 +115,17 @@ export class EvalStage implements Stage<ModelServices> {
     this.prepared = { judges: judgesOf(models), judge: judgeNameOf(models), descriptions: await loadDescriptions(ctx.store), generationIds };
   }
 
-  async runQuery(query: Query, ctx: StageContext<ModelServices>, counts: StageCounts): Promise<void> {
+  async runQuery(query: Query, ctx: StageContext<ModelServices>, counts: StageCounts, batch: StoreBatch): Promise<void> {
     const ids = this.prepared!.generationIds.get(query.id) ?? [];
     if (ids.length === 0) {
       counts.add('queries-without-generations');
       return;
     }
-    const batch = ctx.store.batch();
     for (const generation of (await ctx.store.getMany('generations', ids)).filter((g) => g !== undefined)) {
       const result = await this.evaluate(ctx.store, generation, query, counts);
       batch.put('evalResults', result);
       counts.add('generations-evaluated');
     }
-    await batch.write();
   }
 
   async teardown(): Promise<void> {

@@ -181,3 +181,29 @@ Question: {{question}}
 Passages:
 {{passages}}`,
 );
+
+// The RagVL reranker's two templates (the reference's with-caption and caption-agnostic queries): the
+// image goes first, then the text; the reply is read from the first token's Yes/No log-probabilities.
+export const RERANK_CAPTION_PROMPT = definePrompt(
+  'rerank.caption',
+  'rerank.caption@1',
+  `Caption of the image: {{caption}}
+Question: {{question}}
+Taking the image and its caption together, would it help answer the question? Reply with Yes or No.`,
+);
+
+export const RERANK_NO_CAPTION_PROMPT = definePrompt(
+  'rerank.no-caption',
+  'rerank.no-caption@1',
+  `Question: {{question}}
+Would this image help answer the question? Reply with Yes or No.`,
+);
+
+// RagVL's short-answer generation (`ragvl-short`): the reranked images, then the question with an
+// instruction to answer briefly, as WebQA and MultimodalQA answers are scored word by word.
+export const SHORT_ANSWER_PROMPT = definePrompt(
+  'generate.short-answer',
+  'generate.short-answer@1',
+  `{{question}}
+Reply with just a word or a short phrase.`,
+);

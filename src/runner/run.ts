@@ -2,8 +2,8 @@
 // is never skipped for another's answer):
 //   single, multi, mllm — M2RAG generation over the query's own pages, splits and images the score
 //     stage kept, within the reference's caps (m2rag-input.ts);
-//   ragvl, text — retrieve (top K images, top chunks) → rerank (top N over the threshold) → generate,
-//     over kept elements only: the query's own (`run.pool: query`) or every query's (`corpus`).
+//   ragvl, ragvl-short, text — retrieve (top K images, top chunks) → rerank (top N over the threshold) → generate
+//     (ragvl-short: the vision model answers in a word or phrase over the kept images), over kept elements only: the query's own (`run.pool: query`) or every query's (`corpus`).
 // Without the model a strategy needs, the labelled extractive generator answers, with a notice.
 // Bad input is counted, never fatal. A failed generation is stored with its reason (unless an
 // earlier answer exists, which it never replaces) and counted as a failure, so the query stays
@@ -17,13 +17,14 @@ import { failureReason } from '../models/errors.js';
 import type { ModelServices } from '../models/services.js';
 import type { ChatModel, Models } from '../models/types.js';
 import { adaptiveThreshold } from '../../scorers/threshold.js';
-import { generationIdOf, loadDescriptions, stableId, type CorpusStore, type Description, type Generation, type Query } from '../../storage/index.js';
+import { generationIdOf, loadDescriptions, stableId, type CorpusStore, type Description, type Generation, type Query, type StoreBatch } from '../../storage/index.js';
 import { generateExtractive } from './extractive.js';
 import { generateRagvl, generateTextOnly, type GenerationInput, type GenerationOutput, type Strategy } from './generate.js';
 import type { QueryLabels } from './labels.js';
 import { IMAGE_SLOT, loadM2ragInput, type M2ragInput } from './m2rag-input.js';
 import { generateMllm, generateMultiStage, generateSingleStage, singleStagePrompts } from './m2rag-generate.js';
-import { rerank, type RerankResult } from './rerank.js';
+import { datasetCaptionsOf, rerank, type RerankResult } from './rerank.js';
+import { generateShortAnswer } from './short-answer.js';
 import { buildRetrievalCorpus, keptElementsByQuery, retrieve, type KeptElements, type RetrievalCorpus, type Retrieved } from './retrieve.js';
 
 export const RUN_STAGE = 'run';
@@ -33,6 +34,8 @@ export interface RunOptions {
   strategy: Strategy;
   /** Labelled dev set: when given, the rerank threshold is computed from it (RagVL's adaptive threshold). */
   devLabels?: Map<string, QueryLabels>;
+  /** Where the rerank threshold came from when no dev set computes it: `--threshold`, or the config (file or default). */
+  thresholdSource?: 'flag' | 'config';
 }
 
 export interface QueryRunReport {
@@ -62,7 +65,7 @@ export interface RunSettings {
   /** Set when the strategy's model is not configured and the extractive generator answers instead. */
   fallback?: string;
   pool?: Config['run']['pool'];
-  threshold?: { value: number; source: 'config' | 'dev-set'; method: string };
+  threshold?: { value: number; source: 'flag' | 'config' | 'dev-set'; method: string };
   corpus?: { images: number; chunks: number; imageIndex: string; chunkIndex: string; imageMethod: string };
 }
 
@@ -71,7 +74,7 @@ interface Prepared {
   descriptions: Map<string, Description[]>;
   /** The model the strategy generates with; undefined: extractive fallback. */
   generator?: ChatModel;
-  retrieval?: { corpus: RetrievalCorpus; kept: Map<string, KeptElements>; threshold: number };
+  retrieval?: { corpus: RetrievalCorpus; kept: Map<string, KeptElements>; threshold: number; datasetCaptions?: ReadonlyMap<string, string> };
 }
 
 /** What a query's generation worked from: its input, and for ragvl how it was chosen. */
@@ -102,10 +105,11 @@ export class RunStage implements Stage<ModelServices> {
     if ((await store.count('queries')) === 0) throw new UserError(`store ${store.dir} has no queries: run \`m2rag build --queries <file>\` first`);
     const models = await ctx.services.models();
     const descriptions = await loadDescriptions(store);
-    const generator = strategy === 'mllm' ? models.vision : models.llm;
+    const wantsVision = strategy === 'mllm' || strategy === 'ragvl-short';
+    const generator = wantsVision ? models.vision : models.llm;
     this.settings = { strategy };
     if (!generator) {
-      this.settings.fallback = `no ${strategy === 'mllm' ? 'vision model (models.visionUrl)' : 'LLM (models.llmUrl)'} configured: answers are extractive (model-free), not ${strategy} generation`;
+      this.settings.fallback = `no ${wantsVision ? 'vision model (models.visionUrl)' : 'LLM (models.llmUrl)'} configured: answers are extractive (model-free), not ${strategy} generation`;
       log.warn({ strategy }, this.settings.fallback);
     }
     this.prepared = { models, descriptions, generator };
@@ -117,24 +121,26 @@ export class RunStage implements Stage<ModelServices> {
       throw new UserError(`store ${store.dir} has no kept chunks or images: run \`m2rag build\` (crawl, process, describe, score) first`);
     }
     for (const [reason, n] of Object.entries(corpus.setAside)) ctx.counts.add(`images-set-aside:${reason}`, n);
+    const datasetCaptions = config.run.caption === 'dataset' ? datasetCaptionsOf(descriptions) : undefined;
+    if (datasetCaptions?.size === 0) throw new UserError(`store ${store.dir} has no dataset captions for --caption dataset: import a benchmark with \`m2rag import --format webqa|mmqa\` first`);
     let threshold = models.vision ? config.run.threshold : config.run.fallbackThreshold;
-    if (this.options.devLabels) threshold = await thresholdFromDevSet(store, corpus, models, config, this.options.devLabels);
-    this.prepared.retrieval = { corpus, kept, threshold };
+    if (this.options.devLabels) threshold = await thresholdFromDevSet(store, corpus, models, config, this.options.devLabels, datasetCaptions);
+    this.prepared.retrieval = { corpus, kept, threshold, datasetCaptions };
     this.settings = {
       ...this.settings,
       pool: config.run.pool,
-      threshold: { value: threshold, source: this.options.devLabels ? 'dev-set' : 'config', method: models.vision ? 'ragvl-yes-no' : 'embedding-description-match' },
+      threshold: { value: threshold, source: this.options.devLabels ? 'dev-set' : (this.options.thresholdSource ?? 'config'), method: models.vision ? 'ragvl-yes-no' : 'embedding-description-match' },
       corpus: { images: corpus.images.size, chunks: corpus.chunks.size, imageIndex: corpus.imageIndex.kind, chunkIndex: corpus.chunkIndex.kind, imageMethod: corpus.imageMethod },
     };
   }
 
-  async runQuery(query: Query, ctx: StageContext<ModelServices>, counts: StageCounts): Promise<void> {
+  async runQuery(query: Query, ctx: StageContext<ModelServices>, counts: StageCounts, batch: StoreBatch): Promise<void> {
     const prepared = this.prepared!;
     const found = M2RAG_STRATEGIES.has(this.options.strategy) ? await m2ragInputs(query, ctx, prepared) : await findInputs(query, ctx.config, ctx.store, prepared);
     countInputs(found, counts);
     const attempt = await generate(ctx.store, prepared.generator, this.options.strategy, found, ctx.config.run.maxAnswerTokens);
     const generation = generationOf(query, this.options.strategy, found, attempt, prepared);
-    const stored = await storeGeneration(ctx.store, generation);
+    const stored = await storeGeneration(ctx.store, batch, generation);
     if (attempt.ok) {
       for (const [key, n] of Object.entries(attempt.output.counts)) if (n > 0) counts.add(key, n);
       counts.add('generations');
@@ -152,19 +158,26 @@ export class RunStage implements Stage<ModelServices> {
   }
 }
 
-function rerankOptions(config: Config, threshold: number, corpus: RetrievalCorpus) {
-  return { topN: config.run.topN, threshold, fallbackThreshold: threshold, mode: 'concurrent' as const, imageMethod: corpus.imageMethod };
+function rerankOptions(config: Config, threshold: number, corpus: RetrievalCorpus, datasetCaptions: ReadonlyMap<string, string> | undefined) {
+  return { topN: config.run.topN, threshold, fallbackThreshold: threshold, mode: 'concurrent' as const, imageMethod: corpus.imageMethod, caption: config.run.caption, datasetCaptions };
 }
 
 /** RagVL's adaptive threshold: rerank the dev queries' candidates, then find where correct and incorrect relevances cross. */
-async function thresholdFromDevSet(store: CorpusStore, corpus: RetrievalCorpus, models: Models, config: Config, labels: Map<string, QueryLabels>): Promise<number> {
+async function thresholdFromDevSet(
+  store: CorpusStore,
+  corpus: RetrievalCorpus,
+  models: Models,
+  config: Config,
+  labels: Map<string, QueryLabels>,
+  datasetCaptions: ReadonlyMap<string, string> | undefined,
+): Promise<number> {
   const samples: Array<{ score: number; correct: boolean }> = [];
   for (const [queryId, label] of [...labels].sort(([a], [b]) => a.localeCompare(b))) {
     const query = await store.get('queries', queryId);
     if (!query || !label.relevantImageIds) continue;
     const relevant = new Set(label.relevantImageIds);
     const hits = await retrieve(corpus, models, query.query, { topK: config.run.topK, chunks: 1 });
-    const result = await rerank(models, store, query.query, hits.images, corpus.images, rerankOptions(config, 0, corpus));
+    const result = await rerank(models, store, query.query, hits.images, corpus.images, rerankOptions(config, 0, corpus, datasetCaptions));
     for (const c of result.candidates) if (c.status === 'ok') samples.push({ score: c.relevance!, correct: relevant.has(c.imageId) });
   }
   const computed = adaptiveThreshold(samples);
@@ -189,10 +202,10 @@ async function m2ragInputs(query: Query, ctx: StageContext<ModelServices>, prepa
 
 /** RagVL's retrieve → rerank over kept elements: the query's own pool, or every query's. */
 async function findInputs(query: Query, config: Config, store: CorpusStore, prepared: Prepared): Promise<Found> {
-  const { corpus, kept, threshold } = prepared.retrieval!;
+  const { corpus, kept, threshold, datasetCaptions } = prepared.retrieval!;
   const pool = config.run.pool === 'query' ? (kept.get(query.id) ?? { chunkIds: new Set<string>(), imageIds: new Set<string>() }) : undefined;
   const retrieved = await retrieve(corpus, prepared.models, query.query, { topK: config.run.topK, chunks: config.run.contextChunks, pool });
-  const reranked = await rerank(prepared.models, store, query.query, retrieved.images, corpus.images, rerankOptions(config, threshold, corpus));
+  const reranked = await rerank(prepared.models, store, query.query, retrieved.images, corpus.images, rerankOptions(config, threshold, corpus, datasetCaptions));
   const passages: GenerationInput = {
     question: query.query,
     chunks: retrieved.chunks.map((hit) => ({ id: hit.id, text: corpus.chunks.get(hit.id)!.text })),
@@ -223,6 +236,7 @@ async function generate(store: CorpusStore, model: ChatModel | undefined, strate
     else if (strategy === 'multi') output = await generateMultiStage(model, found.m2rag!, maxTokens);
     else if (strategy === 'mllm') output = await generateMllm(model, store, found.m2rag!, maxTokens);
     else if (strategy === 'ragvl') output = await generateRagvl(model, found.passages, maxTokens);
+    else if (strategy === 'ragvl-short') output = await generateShortAnswer(model, store, found.passages, maxTokens);
     else output = await generateTextOnly(model, found.passages, maxTokens);
     return { ok: true, output, ms: performance.now() - started };
   } catch (error) {
@@ -235,6 +249,7 @@ const PLANNED_METHOD: Record<Strategy, GenerationOutput['method']> = {
   multi: 'llm-multi-stage',
   mllm: 'mllm-single-stage',
   ragvl: 'llm-ragvl',
+  'ragvl-short': 'mllm-short-answer',
   text: 'llm-text-only',
 };
 
@@ -285,12 +300,12 @@ function generationOf(query: Query, strategy: Strategy, found: Found, attempt: A
 }
 
 /** Stores the generation, except a failed one where an answer already is: a failed retry never replaces an answer. */
-async function storeGeneration(store: CorpusStore, generation: Generation): Promise<boolean> {
+async function storeGeneration(store: CorpusStore, batch: StoreBatch, generation: Generation): Promise<boolean> {
   if (generation.status === 'failed') {
     const earlier = await store.get('generations', generation.id);
     if (earlier && earlier.status !== 'failed') return false;
   }
-  await store.put('generations', generation);
+  batch.put('generations', generation);
   return true;
 }
 

@@ -3,7 +3,7 @@
 import { promptInForce, type PromptTemplate } from '../core/prompts.js';
 import type { ChatContent, ChatModel } from '../models/types.js';
 
-export type GenerationMethod = 'llm-single-stage' | 'llm-multi-stage' | 'mllm-single-stage' | 'llm-ragvl' | 'llm-text-only' | 'extractive';
+export type GenerationMethod = 'llm-single-stage' | 'llm-multi-stage' | 'mllm-single-stage' | 'llm-ragvl' | 'llm-text-only' | 'mllm-short-answer' | 'extractive';
 
 export interface GenerationOutput {
   method: GenerationMethod;

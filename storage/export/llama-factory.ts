@@ -13,7 +13,7 @@
 import { access, copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { EvalResult, Generation, Image } from '../schemas.js';
-import type { ExportContext } from './context.js';
+import { onMissingBlob, type ExportContext } from './context.js';
 import { imageFileOf } from './m2rag.js';
 
 export const TRAINING_METRICS = ['image_coherence', 'image_helpfulness', 'image_reference', 'image_recall'] as const;
@@ -143,6 +143,7 @@ export async function buildLlamaFactory(ctx: ExportContext, minMetric: number): 
     const images = await ctx.store.getMany('images', prompt.imageIds);
     const present = await Promise.all(images.map((i) => (i ? access(ctx.store.blobPath(i.id)).then(() => true, () => false) : false)));
     if (!present.every(Boolean)) {
+      for (const [i, image] of images.entries()) if (image && !present[i]) onMissingBlob(ctx, image.id);
       leave('image-missing');
       continue;
     }

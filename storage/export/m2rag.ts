@@ -8,7 +8,7 @@ import type { CorpusStore } from '../store.js';
 import type { Chunk, Description, Occurrence, Page, Query, Score, SearchHit } from '../schemas.js';
 import { scoreIdOf } from '../ids.js';
 import { bestDescription } from '../views.js';
-import type { ExportContext } from './context.js';
+import { onMissingBlob, type ExportContext } from './context.js';
 import { DEFAULT_LEVEL, placeholderIndices, type ImageExtra, type M2ragAuxImage, type M2ragLine, type M2ragPageImage, type M2ragSplit, type M2ragWebpage, type ScoreExtra } from './m2rag-layout.js';
 
 export function extOfMime(mime: string): string {
@@ -66,7 +66,9 @@ async function cachedFileOf(w: QueryWriter, imageId: string, mime: string): Prom
     w.counts.imageFiles++;
     w.files.set(imageId, file);
     return file;
-  } catch {
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    onMissingBlob(w.ctx, imageId);
     w.counts.imageFilesMissing++;
     w.files.set(imageId, null);
     return null;
@@ -176,7 +178,8 @@ async function pagesInSearchOrder(store: CorpusStore, queryId: string): Promise<
   const hits = (await store.getMany('hits', await store.related('query-hits', queryId))).filter((h): h is SearchHit => h?.kind === 'web' && h.pageId !== undefined);
   const hitOf = new Map<string, SearchHit>();
   for (const hit of hits.sort((a, b) => a.rank - b.rank || a.provider.localeCompare(b.provider) || a.id.localeCompare(b.id))) if (!hitOf.has(hit.pageId!)) hitOf.set(hit.pageId!, hit);
-  const pages = (await store.getMany('pages', await store.related('query-pages', queryId))).filter((p): p is Page => p !== undefined);
+  // A page `m2rag refresh` found gone is kept in the store but leaves the dataset from that version on.
+  const pages = (await store.getMany('pages', await store.related('query-pages', queryId))).filter((p): p is Page => p !== undefined && !p.removed);
   return pages
     .map((page) => ({ page, hit: hitOf.get(page.id) }))
     .sort((a, b) => {

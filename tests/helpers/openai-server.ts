@@ -31,7 +31,9 @@ export type ScriptedReply =
   /** A raw body, e.g. HTML from a misconfigured proxy. */
   | { raw: string; status?: number; contentType?: string; delayMs?: number; headers?: Record<string, string> }
   /** Close the connection without answering. */
-  | { hangUp: true };
+  | { hangUp: true }
+  /** A 200 JSON-typed body of `streamBytes` bytes sent in chunks with no Content-Length (a reply that never seems to end); stops when the client goes. */
+  | { streamBytes: number };
 
 /** Scripts the reply to the n-th (0-based, per path) request from its body. */
 export type Script = (request: RecordedRequest, n: number) => ScriptedReply | Promise<ScriptedReply>;
@@ -40,6 +42,8 @@ export interface OpenAiServer {
   /** Base URL including `/v1`. */
   url: string;
   requests: RecordedRequest[];
+  /** Bytes of `streamBytes` replies actually written before the client stopped reading. */
+  streamedBytes(): number;
   /** Requests to one endpoint (`chat` or `embeddings`). */
   requestsTo(endpoint: 'chat' | 'embeddings'): RecordedRequest[];
   close(): Promise<void>;
@@ -106,6 +110,7 @@ export function userContent(request: RecordedRequest): { text: string; images: s
 export async function startOpenAiServer(scripts: { chat?: Script; embeddings?: Script }): Promise<OpenAiServer> {
   const requests: RecordedRequest[] = [];
   const counts = { chat: 0, embeddings: 0 };
+  let streamed = 0;
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -130,6 +135,18 @@ export async function startOpenAiServer(scripts: { chat?: Script; embeddings?: S
       req.socket.destroy();
       return;
     }
+    if ('streamBytes' in reply) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"choices":[{"message":{"role":"assistant","content":"');
+      const chunk = 'x'.repeat(64 * 1024);
+      for (let left = reply.streamBytes; left > 0 && !res.destroyed; left -= chunk.length) {
+        const part = chunk.slice(0, Math.min(left, chunk.length));
+        if (!res.write(part)) await new Promise((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+        if (!res.destroyed) streamed += part.length;
+      }
+      if (!res.destroyed) res.end('"}}]}');
+      return;
+    }
     if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
     if (res.destroyed) return;
     const payload = 'json' in reply ? JSON.stringify(reply.json) : reply.raw;
@@ -142,6 +159,7 @@ export async function startOpenAiServer(scripts: { chat?: Script; embeddings?: S
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    streamedBytes: () => streamed,
     requestsTo: (endpoint) => requests.filter((r) => r.path === (endpoint === 'chat' ? '/v1/chat/completions' : '/v1/embeddings')),
     close: () =>
       new Promise<void>((resolve) => {

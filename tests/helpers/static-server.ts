@@ -29,11 +29,14 @@ export interface StaticServer {
   port: number;
   /** Paths requested so far, in order. */
   requests: string[];
+  /** Paths answered 304 Not Modified (a conditional request whose validator still matched), in order. */
+  notModified: string[];
   close(): Promise<void>;
 }
 
 export async function startStaticServer(root: string, routes: Record<string, Route> = {}): Promise<StaticServer> {
   const requests: string[] = [];
+  const notModified: string[] = [];
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     requests.push(url.pathname);
@@ -50,7 +53,18 @@ export async function startStaticServer(root: string, routes: Record<string, Rou
     try {
       const info = await stat(file);
       if (!info.isFile()) throw new Error('not a file');
-      res.writeHead(200, { 'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream', 'content-length': info.size });
+      // Validators as common servers make them (size and mtime); If-None-Match outranks If-Modified-Since (RFC 9110).
+      const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+      const lastModified = info.mtime.toUTCString();
+      const ifNoneMatch = req.headers['if-none-match'];
+      const since = req.headers['if-modified-since'];
+      const unchanged = ifNoneMatch !== undefined ? ifNoneMatch === etag : since !== undefined && Math.floor(info.mtimeMs / 1000) <= Math.floor(Date.parse(since) / 1000);
+      if (unchanged) {
+        notModified.push(url.pathname);
+        res.writeHead(304, { etag, 'last-modified': lastModified }).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream', 'content-length': info.size, etag, 'last-modified': lastModified });
       createReadStream(file).pipe(res);
     } catch {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
@@ -63,6 +77,7 @@ export async function startStaticServer(root: string, routes: Record<string, Rou
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
+    notModified,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -13,6 +13,7 @@ import { M2RAG_METRICS, type M2ragMetric } from '../../../scorers/m2rag-metrics.
 import { evaluateTextToImage, readCaptions } from '../../../scorers/retrieval-eval.js';
 import { OcrTextImageEmbedder } from '../../models/ocr-text-embedder.js';
 import { registerAgreement } from './agreement.js';
+import { registerRagvl } from './eval-ragvl.js';
 
 /** Why a metric has no judgment at all, from which judges were configured. */
 function unjudgedReason(metric: M2ragMetric, report: EvalReport): string {
@@ -78,6 +79,7 @@ export function register(program: Command): void {
   registerGenerations(evalCommand);
   registerRetrieval(evalCommand);
   registerAgreement(evalCommand);
+  registerRagvl(evalCommand);
 }
 
 function registerGenerations(evalCommand: Command): void {
@@ -85,7 +87,7 @@ function registerGenerations(evalCommand: Command): void {
     evalCommand
       .command('generations', { isDefault: true })
       .description('M2RAG metrics, retrieval metrics and QA metrics over the stored generations')
-      .option('--strategy <name>', 'only generations of this strategy (single, multi, mllm, ragvl, text)')
+      .option('--strategy <name>', 'only generations of this strategy (single, multi, mllm, ragvl, ragvl-short, text)')
       .option('--labels <file>', 'gold labels (JSONL: {"id"|"query", "relevantImageIds"?, "answer"?, "keywords"?}); without it, relevant images = final score ≥ 8')
       .option('--json', 'print the report as one JSON object'),
   ).action(async (options: EvalFlags, command: Command) => {

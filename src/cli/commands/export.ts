@@ -5,9 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { access, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { configFor, globalOptions, withStore } from './common.js';
-import { UserError } from '../../core/errors.js';
-import { exportDataset, EXPORT_FORMATS, EXPORT_MARKER, type ExportFormat } from '../../../storage/export/index.js';
+import { configFor, globalOptions, parseNonNegativeInt, withStore } from './common.js';
+import { writeStoredVersion } from './export-version.js';
+import { StageFailedError, UserError } from '../../core/errors.js';
+import { RAGVL_EXPORT_OPTIONS, mineForExport, miningOptions, type RagvlExportFlags } from './export-ragvl.js';
+import { exportDataset, EXPORT_FORMATS, EXPORT_MARKER, MissingBlobError, type ExportFormat } from '../../../storage/export/index.js';
 
 /** `--out` may be missing, empty, or an earlier m2rag export; anything else is the user's data. */
 async function checkReplaceable(outDir: string): Promise<void> {
@@ -33,23 +35,43 @@ async function exists(file: string): Promise<boolean> {
 export function register(program: Command): void {
   program
     .command('export')
-    .description('export the dataset: m2rag (the M2RAG-Bench dev-set layout with image files), llama-factory (the training set: ShareGPT conversations and dataset_info.json) or jsonl (scored elements)')
+    .description('export the dataset: m2rag (the M2RAG-Bench dev-set layout with image files), llama-factory (the training set: ShareGPT conversations and dataset_info.json), jsonl (scored elements), ragvl-rerank (Yes/No reranker pairs with mined hard negatives) or ragvl-qa (noise-injected generator samples)')
     .addOption(new Option('--format <name>', 'export format').choices([...EXPORT_FORMATS]).default('m2rag'))
     .requiredOption('--out <dir>', 'output folder (created if missing; an earlier export there is replaced)')
-    .action(async (options: { format: ExportFormat; out: string }, command: Command) => {
+    .option('--allow-missing', 'leave out an image whose blob file is gone (counted) instead of refusing to export', false)
+    .option('--version <n>', 'the dataset as it was at store version n (`m2rag refresh` numbers them; m2rag format only)', parseNonNegativeInt)
+    .addOption(RAGVL_EXPORT_OPTIONS.minPositiveScore)
+    .addOption(RAGVL_EXPORT_OPTIONS.negativesPerPositive)
+    .addOption(RAGVL_EXPORT_OPTIONS.mineTopK)
+    .action(async (options: { format: ExportFormat; out: string; allowMissing: boolean; version?: number } & RagvlExportFlags, command: Command) => {
       const global = globalOptions(command);
       const config = await configFor(global);
       const outDir = path.resolve(options.out);
       await checkReplaceable(outDir);
+      if (options.version !== undefined && options.format !== 'm2rag') throw new UserError(`--version keeps the m2rag format only; drop --format ${options.format} or --version`);
       const staging = `${outDir}.partial-${randomBytes(4).toString('hex')}`;
       try {
         await withStore(global, async (store) => {
+          if (options.version !== undefined) {
+            const files = await writeStoredVersion(store, options.version, staging);
+            if (await exists(outDir)) await rm(outDir, { recursive: true });
+            await rename(staging, outDir);
+            process.stdout.write(`export m2rag (version ${options.version}) → ${options.out}: files=${files}\n`);
+            return;
+          }
+          const mining = options.format.startsWith('ragvl-') ? miningOptions(options, config) : undefined;
+          const ragvl = mining && (await mineForExport(store, config, mining));
           const summary = await exportDataset(store, {
             format: options.format,
             outDir: staging,
             sharegptMinMetric: config.run.sharegptMinMetric,
             // Only what the export itself decides; the settings that built the data come from the store.
-            settings: options.format === 'llama-factory' ? { 'Training-sample selection (this export)': { sharegptMinMetric: config.run.sharegptMinMetric } } : {},
+            settings: options.format === 'llama-factory' ? { 'Training-sample selection (this export)': { sharegptMinMetric: config.run.sharegptMinMetric } } : ragvl ? { 'RagVL training-data mining (this export)': ragvl.settings } : {},
+            ragvl,
+            allowMissing: options.allowMissing,
+          }).catch((error: unknown) => {
+            if (error instanceof MissingBlobError) throw new StageFailedError(`export: ${error.message}`);
+            throw error;
           });
           if (await exists(outDir)) await rm(outDir, { recursive: true });
           await rename(staging, outDir);

@@ -10,6 +10,7 @@ import { readLabels } from '../../runner/labels.js';
 import { RunStage, type RunSettings } from '../../runner/run.js';
 import type { Strategy } from '../../runner/generate.js';
 import { RUN_STRATEGIES } from '../../core/stages.js';
+import { RERANK_CAPTIONS, type RerankCaption } from '../../core/config.js';
 
 function parseProbability(value: string): number {
   const n = Number(value);
@@ -22,7 +23,7 @@ function formatRun(stage: RunStage, settings: RunSettings, report: StageReport |
   if (settings.fallback) lines.push(`notice: ${settings.fallback}`);
   const c = settings.corpus;
   if (c) lines.push(`corpus (${settings.pool} pool): ${c.images} kept images (${c.imageMethod}, ${c.imageIndex} search), ${c.chunks} kept chunks (${c.chunkIndex} search)`);
-  if (settings.threshold) lines.push(`rerank: ${settings.threshold.method}, threshold ${settings.threshold.value.toFixed(3)} (${settings.threshold.source})`);
+  if (settings.threshold) lines.push(`rerank: ${settings.threshold.method}, threshold ${settings.threshold.value.toFixed(3)} (${settings.threshold.source === 'flag' ? '--threshold' : settings.threshold.source})`);
   for (const q of stage.reports) {
     const timing = c ? `retrieve ${q.retrieveMs.toFixed(0)} ms, rerank ${q.rerankMs.toFixed(0)} ms, generate ${q.generateMs.toFixed(0)} ms` : `generate ${q.generateMs.toFixed(0)} ms`;
     const inputs = c ? `retrieved ${q.retrieved}, kept ${q.keptAfterRerank}` : `${q.chunks} splits, ${q.retrieved} images in`;
@@ -36,7 +37,7 @@ function runJson(stage: RunStage, settings: RunSettings, report: StageReport | u
   return JSON.stringify({ ...settings, queries: stage.reports, skipped: report?.skipped, failed: report?.failed, counts: report?.counts }) + '\n';
 }
 
-type RunFlags = StageFlags & { strategy?: Strategy; pool?: 'query' | 'corpus'; topK?: number; topN?: number; threshold?: number; devLabels?: string; json?: boolean };
+type RunFlags = StageFlags & { strategy?: Strategy; caption?: RerankCaption; pool?: 'query' | 'corpus'; topK?: number; topN?: number; threshold?: number; devLabels?: string; json?: boolean };
 
 export function register(program: Command): void {
   addStageOptions(
@@ -44,8 +45,9 @@ export function register(program: Command): void {
       .command('run')
       .description('generate an answer for each query in the store (M2RAG single/multi/mllm, or RagVL retrieve → rerank → generate)')
       .addOption(
-        new Option('--strategy <name>', 'single (one LLM prompt), multi (text, then image placement, then refinement), mllm (images sent to a vision model), ragvl (retrieve, rerank, generate) or text (no images)').choices([...RUN_STRATEGIES]),
+        new Option('--strategy <name>', 'single (one LLM prompt), multi (text, then image placement, then refinement), mllm (images sent to a vision model), ragvl (retrieve, rerank, generate), ragvl-short (retrieve, rerank, then a vision model answers in a word or phrase) or text (no images)').choices([...RUN_STRATEGIES]),
       )
+      .addOption(new Option('--caption <source>', 'the caption the vision reranker sees: none (caption-agnostic template), description (ours) or dataset (the imported benchmark\'s own)').choices([...RERANK_CAPTIONS]))
       .addOption(new Option('--pool <pool>', 'ragvl/text: retrieve among the query\'s own kept elements or the whole corpus\'s').choices(['query', 'corpus']))
       .addOption(new Option('--top-k <n>', 'images retrieved per query').argParser(parsePositiveInt))
       .addOption(new Option('--top-n <n>', 'images kept after reranking').argParser(parsePositiveInt))
@@ -55,11 +57,11 @@ export function register(program: Command): void {
   ).action(async (options: RunFlags, command: Command) => {
     const global = globalOptions(command);
     const config = await configFor(global, {
-      run: { strategy: options.strategy, pool: options.pool, topK: options.topK, topN: options.topN, threshold: options.threshold, fallbackThreshold: options.threshold },
+      run: { strategy: options.strategy, caption: options.caption, pool: options.pool, topK: options.topK, topN: options.topN, threshold: options.threshold, fallbackThreshold: options.threshold },
     });
     const shard = shardFrom(options);
     const devLabels = options.devLabels ? await readLabels(options.devLabels) : undefined;
-    const stage = new RunStage({ strategy: config.run.strategy, devLabels });
+    const stage = new RunStage({ strategy: config.run.strategy, devLabels, thresholdSource: options.threshold === undefined ? 'config' : 'flag' });
     const print = (report?: StageReport): void => {
       if (stage.settings) process.stdout.write((options.json ? runJson : formatRun)(stage, stage.settings, report));
     };

@@ -2,7 +2,7 @@
 // (`data-m2rag-occurrence="k"`). The crawler stores the marked HTML, so text extraction later puts
 // `<IMAGE_PLACEHOLDER>[k]` exactly where occurrence k stood, with no second guess at which image is which.
 import type { CheerioAPI } from 'cheerio';
-import type { Element } from 'domhandler';
+import type { AnyNode, Element, ParentNode } from 'domhandler';
 import { Parser } from 'htmlparser2';
 import { occurrenceIdOf, type Occurrence } from '../../../storage/index.js';
 
@@ -21,7 +21,17 @@ export interface PageImageScan {
   images: PageImage[];
   /** `<img>` elements that name no fetchable image, with the reason (counted, never silently lost). */
   skipped: Array<{ domPath: string; reason: string }>;
+  /** Images found past the page's caps, removed from the DOM unrecorded (the page's Fetch says how many). */
+  beyondCaps: number;
 }
+
+/** Most images a page may contribute: occurrences in all, and distinct image URLs among them. */
+export interface PageImageCaps {
+  maxOccurrences: number;
+  maxImages: number;
+}
+
+const NO_CAPS: PageImageCaps = { maxOccurrences: Infinity, maxImages: Infinity };
 
 const LAZY_ATTRIBUTES = ['data-src', 'data-lazy-src', 'data-original', 'data-url', 'data-hi-res-src'];
 const LAZY_SRCSET_ATTRIBUTES = ['data-srcset', 'data-lazy-srcset'];
@@ -54,17 +64,42 @@ export function largestSrcsetCandidate(srcset: string): string | undefined {
   return [...candidates].sort((a, b) => (b.density ?? 1) - (a.density ?? 1))[0]!.url;
 }
 
-function domPathOf(element: Element): string {
+/**
+ * The position of each tag among its same-name siblings, filled once per parent when first asked:
+ * a path costs its depth, not the size of every sibling list it passes (a page of 100k sibling
+ * `<img>` would otherwise cost 100k² steps).
+ */
+class SiblingPositions {
+  private readonly positions = new WeakMap<Element, { nth: number; of: number }>();
+
+  of(node: Element): { nth: number; of: number } {
+    let known = this.positions.get(node);
+    if (known) return known;
+    const siblings = (node.parent && 'children' in node.parent ? node.parent.children : [node]) as Element[];
+    const byTag = new Map<string, Element[]>();
+    for (const sibling of siblings) {
+      if (sibling.type !== 'tag') continue;
+      const same = byTag.get(sibling.tagName) ?? [];
+      same.push(sibling);
+      byTag.set(sibling.tagName, same);
+    }
+    for (const same of byTag.values()) same.forEach((sibling, i) => this.positions.set(sibling, { nth: i + 1, of: same.length }));
+    known = this.positions.get(node)!;
+    return known;
+  }
+}
+
+function domPathOf(element: Element, siblings: SiblingPositions): string {
   const parts: string[] = [];
   let node: Element | null = element;
   while (node && node.type === 'tag') {
     const tag = node.tagName.toLowerCase();
+    const { nth, of } = siblings.of(node);
+    parts.push(of > 1 ? `${tag}:nth-of-type(${nth})` : tag);
     const parent = node.parent as Element | null;
-    const siblings = parent && 'children' in parent ? (parent.children as Element[]).filter((c) => c.type === 'tag' && c.tagName === node!.tagName) : [];
-    parts.unshift(siblings.length > 1 ? `${tag}:nth-of-type(${siblings.indexOf(node) + 1})` : tag);
     node = parent && parent.type === 'tag' ? parent : null;
   }
-  return parts.join('>');
+  return parts.reverse().join('>');
 }
 
 /** `raw` resolved against `baseUrl`, without its fragment, when it is an http(s) URL. */
@@ -118,7 +153,7 @@ function pictureSrcsetsOf(img: Element): string[] | undefined {
   return (picture.children as Element[]).filter((child) => child.type === 'tag' && child.name === 'source').map((source) => source.attribs.srcset ?? '');
 }
 
-function attributesOf($: CheerioAPI, img: Element): Record<string, string> {
+function attributesOf($: CheerioAPI, img: Element, captions: Map<Element, string>): Record<string, string> {
   const attributes: Record<string, string> = {};
   for (const name of ['alt', 'title', 'width', 'height', 'class', 'id', 'loading', 'srcset', 'role', 'aria-hidden']) {
     const value = img.attribs[name];
@@ -127,7 +162,12 @@ function attributesOf($: CheerioAPI, img: Element): Record<string, string> {
   const figure = ancestor(img, 'figure');
   if (figure) {
     attributes.inFigure = 'true';
-    const caption = $(figure).find('figcaption').first().text().replace(/\s+/g, ' ').trim();
+    // Once per figure: a gallery figure of many images would otherwise be searched once per image.
+    let caption = captions.get(figure);
+    if (caption === undefined) {
+      caption = $(figure).find('figcaption').first().text().replace(/\s+/g, ' ').trim();
+      captions.set(figure, caption);
+    }
     if (caption) attributes.figcaption = caption;
   }
   if (pictureOf(img)) attributes.inPicture = 'true';
@@ -138,27 +178,62 @@ function attributesOf($: CheerioAPI, img: Element): Record<string, string> {
 
 /**
  * Lists the page's images in document order and marks each `<img>` with its occurrence index.
- * Call it on the DOM whose HTML is then stored; the marks are what extraction reads.
+ * Call it on the DOM whose HTML is then stored; the marks are what extraction reads. Past the caps,
+ * images are removed from the DOM (nothing later pays for them) and only counted.
  */
-export function findPageImages($: CheerioAPI, baseUrl: string): PageImageScan {
+export function findPageImages($: CheerioAPI, baseUrl: string, caps: PageImageCaps = NO_CAPS): PageImageScan {
   const images: PageImage[] = [];
   const skipped: PageImageScan['skipped'] = [];
+  const siblings = new SiblingPositions();
+  const captions = new Map<Element, string>();
+  const urls = new Set<string>();
+  const pastCaps: Element[] = [];
   $('img').each((_, element) => {
-    const domPath = domPathOf(element);
     const { raw, source } = chooseSource(element.attribs, pictureSrcsetsOf(element));
     const url = resolveHttpUrl(raw, baseUrl);
+    if (url && (images.length >= caps.maxOccurrences || (!urls.has(url) && urls.size >= caps.maxImages))) {
+      pastCaps.push(element);
+      return;
+    }
+    const domPath = domPathOf(element, siblings);
     if (!url) {
       skipped.push({ domPath, reason: raw ? (raw.trim().startsWith('data:') ? 'inline-data-uri' : 'unsupported-url') : 'no-src' });
       return;
     }
+    urls.add(url);
     element.attribs[OCCURRENCE_ATTRIBUTE] = String(images.length);
-    images.push({ index: images.length, url, source, domPath, attributes: attributesOf($, element) });
+    images.push({ index: images.length, url, source, domPath, attributes: attributesOf($, element, captions) });
   });
   const ogImage = resolveHttpUrl($('meta[property="og:image"]').attr('content'), baseUrl);
-  if (ogImage && !images.some((image) => image.url === ogImage)) {
+  if (ogImage && !urls.has(ogImage)) {
     images.push({ index: images.length, url: ogImage, source: 'og:image', domPath: 'head>meta[property=og:image]', attributes: {} });
   }
-  return { images, skipped };
+  detach(pastCaps);
+  return { images, skipped, beyondCaps: pastCaps.length };
+}
+
+/** Removes elements from their parents with one pass over each parent's children (one splice each would be quadratic). */
+function detach(elements: Element[]): void {
+  const byParent = new Map<ParentNode, Set<AnyNode>>();
+  for (const element of elements) {
+    if (!element.parent) continue;
+    const gone = byParent.get(element.parent) ?? new Set<AnyNode>();
+    gone.add(element);
+    byParent.set(element.parent, gone);
+  }
+  for (const [parent, gone] of byParent) {
+    const kept = parent.children.filter((child) => !gone.has(child));
+    kept.forEach((child, i) => {
+      child.prev = kept[i - 1] ?? null;
+      child.next = kept[i + 1] ?? null;
+    });
+    parent.children = kept;
+    for (const node of gone) {
+      node.parent = null;
+      node.prev = null;
+      node.next = null;
+    }
+  }
 }
 
 /** The Occurrence record of one page image: where it stood, how it was marked up, which bytes it is. */

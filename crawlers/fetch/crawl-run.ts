@@ -1,0 +1,77 @@
+// The crawlers of one crawl-stage run: a page crawler and an image crawler, each one Crawlee crawler
+// on its own in-memory queue, both on the same host limiter, safe HTTP client options and memory
+// bound, serving every query of the run. A query's crawl resolves once every request it asked for
+// (its pages, the meta-refresh targets they led to, their images and its auxiliary images) has its
+// outcome written; the store, not Crawlee's queue, is the state a resumed run starts from.
+import { RequestQueue, type Configuration } from '@crawlee/core';
+import type { Config } from '../../src/core/config.js';
+import type { StageCounts } from '../../src/core/stage.js';
+import type { CorpusStore, SearchHit } from '../../storage/index.js';
+import type { RobotsCache } from '../net/robots.js';
+import type { SafeFetchOptions } from '../net/safe-http.js';
+import type { UrlPolicy } from '../net/url-policy.js';
+import { ImageCrawler, type ImageUse } from './image-crawler.js';
+import { PageCrawler } from './page-crawler.js';
+import { QueryTracker } from './query-tracker.js';
+
+export interface CrawlRunEnv {
+  store: CorpusStore;
+  config: Config['crawl'];
+  crawleeConfig: Configuration;
+  fetchOptions: SafeFetchOptions;
+  policy: UrlPolicy;
+  robots?: RobotsCache;
+  chromiumPath?: string;
+}
+
+export class CrawlRun {
+  private readonly tracker = new QueryTracker();
+  private readonly images: ImageCrawler;
+  private readonly pages: PageCrawler;
+  private queues: RequestQueue[] = [];
+  private stops: Array<(reason: string) => void> = [];
+  private running: Array<Promise<unknown>> = [];
+
+  constructor(private readonly env: CrawlRunEnv) {
+    this.images = new ImageCrawler({ ...env, tracker: this.tracker });
+    this.pages = new PageCrawler({ ...env, tracker: this.tracker, images: this.images });
+  }
+
+  /** Starts both crawlers; they wait for requests until `close()`. An abort stops them and ends every query's wait. */
+  async start(signal: AbortSignal): Promise<void> {
+    const name = `${process.pid}-${Date.now()}`;
+    const [pageQueue, imageQueue] = await Promise.all(['pages', 'images'].map((kind) => RequestQueue.open(`${kind}-${name}`, { config: this.env.crawleeConfig })));
+    this.queues = [pageQueue!, imageQueue!];
+    const crawlers = [await this.pages.create(pageQueue!), this.images.create(imageQueue!)];
+    this.stops = crawlers.map((crawler) => (reason: string) => crawler.stop(reason));
+    this.running = crawlers.map((crawler) => crawler.run().catch((error: Error) => this.tracker.settleAll(`crawler stopped: ${error.message}`)));
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const stop of this.stops) stop('interrupted');
+        this.tracker.settleAll();
+      },
+      { once: true },
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const stop of this.stops) stop('the crawl stage is done');
+    await Promise.all(this.running);
+    await Promise.all(this.queues.map((queue) => queue.drop()));
+  }
+
+  /** Crawls one query: its web hits' pages with their images, and its auxiliary images; resolves once all are settled. */
+  async crawl(queryId: string, webHits: SearchHit[], auxiliary: ImageUse[], counts: StageCounts): Promise<void> {
+    const settled = this.tracker.open(queryId, counts);
+    try {
+      await this.pages.enqueue(queryId, webHits, counts);
+      for (const use of auxiliary) void this.images.want(use);
+    } catch (error) {
+      counts.fail(`crawl-queue: ${(error as Error).message}`);
+    } finally {
+      this.tracker.seal(queryId);
+    }
+    await settled;
+  }
+}

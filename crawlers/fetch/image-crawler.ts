@@ -1,0 +1,214 @@
+// The image half of a crawl-stage run: ONE Crawlee HttpCrawler for every page image and auxiliary
+// image of every query, beside the page crawler, on the same safe HTTP client, host limiter and
+// memory bound. A page's slot is free once its HTML is stored; its images are requests of their own
+// with Crawlee's queue, retries and statistics. Each image URL is requested once per run (later uses
+// wait for, or reuse, its outcome) and once across runs (a stored image, or a final failure, is
+// reused). The type is sniffed from the bytes; the sha256 of the bytes is the Image id. One atomic
+// batch writes the Fetch record, the Image and its blob, and every waiting use's occurrence link.
+import { HttpCrawler, type Configuration, type RequestQueue } from '@crawlee/cheerio';
+import type { Config } from '../../src/core/config.js';
+import { imageFetchIdOf, sha256Hex, type CorpusStore, type Fetch, type Image, type Occurrence, type SearchHit, type StoreBatch } from '../../storage/index.js';
+import type { StageCounts } from '../../src/core/stage.js';
+import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
+import type { RobotsCache } from '../net/robots.js';
+import type { SafeFetchOptions } from '../net/safe-http.js';
+import { sniffImageType } from '../net/sniff.js';
+import type { UrlPolicy } from '../net/url-policy.js';
+import { sharedCrawleeOptions } from './crawlee-options.js';
+import { isTransient, settleFailure } from './failure.js';
+import type { QueryTracker } from './query-tracker.js';
+import { refusalOf } from './refusal.js';
+import { validatorsOf } from './validators.js';
+
+/** One place an image is used: a page occurrence, or an auxiliary image (whose search hit gets the image id too). */
+export interface ImageUse {
+  queryId: string;
+  occurrence: Occurrence;
+  hit?: SearchHit;
+  label: 'page-image' | 'aux-image';
+}
+
+/** What a use needs of an image's outcome once it is written. */
+interface Settled {
+  imageId?: string;
+  reason?: string;
+  retryLater?: boolean;
+}
+
+/** An outcome to write: the Fetch record (unless it is already stored) and the new image's bytes. */
+export interface Outcome extends Settled {
+  fetch?: Fetch;
+  image?: Image;
+  bytes?: Buffer;
+}
+
+export interface ImageCrawlEnv {
+  store: CorpusStore;
+  config: Config['crawl'];
+  crawleeConfig: Configuration;
+  fetchOptions: SafeFetchOptions;
+  policy: UrlPolicy;
+  robots?: RobotsCache;
+  tracker: QueryTracker;
+}
+
+const IMAGE_ACCEPT = 'image/avif,image/webp,image/apng,image/*,*/*;q=0.8';
+
+export class ImageCrawler {
+  /** Uses waiting for an image URL's request, by URL. */
+  private readonly waiting = new Map<string, ImageUse[]>();
+  /** Outcomes of this run by URL (small records only), with the write later uses must follow. */
+  private readonly done = new Map<string, { settled: Settled; written: Promise<void> }>();
+  private queue?: RequestQueue;
+
+  constructor(private readonly env: ImageCrawlEnv) {}
+
+  /** The crawler on its own queue; it waits for requests until stopped. */
+  create(queue: RequestQueue) {
+    const { config } = this.env;
+    this.queue = queue;
+    return new HttpCrawler(
+      {
+        ...sharedCrawleeOptions(config, queue, {
+          onRetry: () => undefined,
+          onFinalFailure: async (request, failure) => {
+            if (!this.waiting.has(request.uniqueKey)) return;
+            await this.finish(request.uniqueKey, await this.failed(request.uniqueKey, failure.reason, failure.httpStatus, failure.attempts, failure.outcome));
+          },
+        }),
+        httpClient: new SafeCrawleeHttpClient({ ...this.env.fetchOptions, maxBytes: config.maxImageBytes }),
+        // The bytes decide what an image is, whatever type the server declares.
+        additionalMimeTypes: ['*/*'],
+        requestHandler: async ({ request, response, body }) => {
+          const url = request.uniqueKey;
+          if (!this.waiting.has(url)) return;
+          const attempts = request.retryCount + 1;
+          const status = response.statusCode ?? 0;
+          const declared = String(response.headers['content-type'] ?? '') || undefined;
+          const finalUrl = request.loadedUrl ?? url;
+          if (status !== 200) {
+            await this.finish(url, await this.failed(url, `http-${status}`, status, attempts, 'failed', { contentType: declared, finalUrl }));
+            return;
+          }
+          const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
+          await this.finish(url, this.fetched(url, bytes, declared, finalUrl, attempts, validatorsOf(response.headers)));
+        },
+      },
+      this.env.crawleeConfig,
+    );
+  }
+
+  /** Asks for the image of `use`; its query waits until the use is written. */
+  async want(use: ImageUse): Promise<void> {
+    const { tracker } = this.env;
+    tracker.add(use.queryId);
+    const url = use.occurrence.url;
+    const known = this.done.get(url);
+    if (known) {
+      await known.written;
+      await this.write(url, known.settled, [use]);
+      return;
+    }
+    const waiting = this.waiting.get(url);
+    if (waiting) {
+      waiting.push(use);
+      return;
+    }
+    this.waiting.set(url, [use]);
+    try {
+      const prior = await this.priorOutcome(url);
+      if (prior) await this.finish(url, prior);
+      else await this.queue!.addRequests([{ url, uniqueKey: url, headers: { accept: IMAGE_ACCEPT } }]);
+    } catch (error) {
+      // Nothing is written, so the uses stay open for the next run.
+      await this.finish(url, { reason: `image-queue: ${(error as Error).message}`, retryLater: true });
+    }
+  }
+
+  /** An outcome that needs no request: an image stored by an earlier run, a final failure, or a refusal. */
+  private async priorOutcome(url: string): Promise<Outcome | undefined> {
+    const { store, config } = this.env;
+    const stored = await store.get('fetches', imageFetchIdOf(url));
+    if (stored?.outcome === 'ok' && stored.sha256 && (await store.has('images', stored.sha256))) return { imageId: stored.sha256 };
+    const final = stored && stored.outcome !== 'ok' && !(stored.outcome === 'failed' && isTransient(stored.reason, stored.httpStatus) && (stored.attempts ?? 0) < config.maxAttempts);
+    if (final) return { reason: stored.reason };
+    const refusal = await refusalOf(url, this.env.policy, this.env.robots);
+    if (!refusal) return undefined;
+    return { reason: refusal.reason, fetch: { id: imageFetchIdOf(url), url, kind: 'image', ...refusal, at: new Date().toISOString() } };
+  }
+
+  private async failed(url: string, reason: string, httpStatus: number | undefined, attempts: number, outcome: 'failed' | 'skipped', fields: Partial<Fetch> = {}): Promise<Outcome> {
+    const base = { ...fields, id: imageFetchIdOf(url), url, kind: 'image' as const, httpStatus, at: new Date().toISOString() };
+    if (outcome === 'skipped') return { reason, fetch: { ...base, outcome, reason, attempts } };
+    const earlier = await this.env.store.get('fetches', imageFetchIdOf(url));
+    const settled = settleFailure(reason, httpStatus, (earlier?.outcome === 'failed' ? (earlier.attempts ?? 0) : 0) + attempts, this.env.config.maxAttempts);
+    return { reason: settled.reason, retryLater: settled.retryLater, fetch: { ...base, outcome, reason: settled.reason, attempts: settled.attempts } };
+  }
+
+  private fetched(url: string, bytes: Buffer, declared: string | undefined, finalUrl: string, attempts: number, validators: Partial<Fetch>): Outcome {
+    const id = imageFetchIdOf(url);
+    const at = new Date().toISOString();
+    const mime = sniffImageType(bytes);
+    if (!mime) {
+      const reason = `not-an-image (declared ${declared ?? 'no type'})`;
+      return { reason, fetch: { id, url, kind: 'image', outcome: 'skipped', httpStatus: 200, reason, contentType: declared, finalUrl, bytes: bytes.length, attempts, at } };
+    }
+    const sha = sha256Hex(bytes);
+    return {
+      imageId: sha,
+      fetch: { id, url, kind: 'image', outcome: 'ok', httpStatus: 200, contentType: mime, finalUrl, bytes: bytes.length, sha256: sha, attempts, at, ...validators },
+      image: { id: sha, bytes: bytes.length, mime, firstUrl: url, fetchedAt: at },
+      bytes,
+    };
+  }
+
+  /** Writes `url`'s outcome for every use waiting on it; later uses of this run follow that write. */
+  private async finish(url: string, outcome: Outcome): Promise<void> {
+    const uses = this.waiting.get(url) ?? [];
+    this.waiting.delete(url);
+    const written = this.write(url, outcome, uses);
+    this.done.set(url, { settled: { imageId: outcome.imageId, reason: outcome.reason, retryLater: outcome.retryLater }, written: written.catch(() => undefined) });
+    await written;
+  }
+
+  /** One batch: the outcome's Fetch and new image, and each use's link; then each use is settled for its query. */
+  private async write(url: string, outcome: Outcome, uses: ImageUse[]): Promise<void> {
+    const { store, tracker } = this.env;
+    try {
+      const known = outcome.image !== undefined && (await store.has('images', outcome.image.id));
+      const batch = store.batch();
+      putImageOutcome(batch, url, known ? { ...outcome, image: undefined, bytes: undefined } : outcome, uses, (queryId) => tracker.countsOf(queryId));
+      await batch.write();
+    } catch (error) {
+      for (const use of uses) tracker.countsOf(use.queryId)?.fail(`${use.label}-store: ${(error as Error).message}`);
+    } finally {
+      for (const use of uses) tracker.settle(use.queryId);
+    }
+  }
+}
+
+/**
+ * Adds an image URL's outcome to `batch`: its Fetch record, the image with its bytes when new, and
+ * each use's link to it. Each use is counted under its label (`<label>s-ok`, or dropped or failed
+ * with the reason) only once the batch is written: counts say only what was stored.
+ */
+export function putImageOutcome(batch: StoreBatch, url: string, outcome: Outcome, uses: ImageUse[], countsOf: (queryId: string) => StageCounts | undefined): void {
+  if (outcome.fetch) batch.put('fetches', outcome.fetch);
+  if (outcome.image && outcome.bytes) {
+    batch.putBlob(outcome.bytes).put('images', outcome.image);
+    if (uses[0]) batch.afterWrite(() => countsOf(uses[0]!.queryId)?.add('images-stored'));
+  }
+  for (const use of uses) {
+    if (outcome.imageId) {
+      batch.link('image-occurrences', outcome.imageId, use.occurrence.id).put('occurrences', { ...use.occurrence, imageId: outcome.imageId });
+      if (use.hit) batch.put('hits', { ...use.hit, imageId: outcome.imageId });
+    }
+    const reason = outcome.reason ?? 'failed';
+    batch.afterWrite(() => {
+      const counts = countsOf(use.queryId);
+      if (outcome.imageId) counts?.add(`${use.label}s-ok`);
+      else if (outcome.retryLater) counts?.fail(`${use.label}-${reason}: ${url}`);
+      else counts?.drop(`${use.label}-${reason.split(/[: ]/)[0]}`);
+    });
+  }
+}

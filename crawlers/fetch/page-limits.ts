@@ -1,0 +1,52 @@
+// The per-page caps of `crawl.limits`, checked on a fetched page before anything costly is done
+// with it: what makes a page unusable (not text, too large, too deep) skips it with its reason, and
+// what can be cut safely (links past the cap) is cut and reported. One iterative walk over the DOM,
+// so a 100k-deep page costs its size, never the call stack.
+import type { CheerioAPI } from 'cheerio';
+import type { AnyNode, Element } from 'domhandler';
+import type { Config } from '../../src/core/config.js';
+import { binaryContentReason } from '../../src/core/markup/binary.js';
+
+export type PageLimits = Config['crawl']['limits'];
+
+export type PageCheck = { skip: string } | { skip?: undefined; truncated: string[] };
+
+/** Deepest element nesting up to `cap + 1` (the walk stops there), and the anchors with an href, in document order. */
+function walk(root: AnyNode, cap: number): { depth: number; links: Element[] } {
+  const links: Element[] = [];
+  let depth = 0;
+  const stack: Array<{ node: AnyNode; depth: number }> = [{ node: root, depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth: at } = stack.pop()!;
+    const element = node as Element;
+    const isTag = element.type === 'tag' || element.type === 'script' || element.type === 'style';
+    const here = isTag ? at + 1 : at;
+    if (here > depth) depth = here;
+    if (depth > cap) return { depth, links };
+    if (isTag && element.name === 'a' && element.attribs.href !== undefined) links.push(element);
+    const children = (element.children ?? []) as AnyNode[];
+    for (let i = children.length - 1; i >= 0; i--) stack.push({ node: children[i]!, depth: here });
+  }
+  return { depth, links };
+}
+
+/**
+ * Checks a fetched page against the caps (`body` is the decoded response text, when the crawler has
+ * it). Links past the cap lose their href, in place.
+ */
+export function checkPage($: CheerioAPI, body: string | undefined, limits: PageLimits): PageCheck {
+  if (body !== undefined) {
+    const binary = binaryContentReason(body);
+    if (binary) return { skip: `binary: ${binary}` };
+    const bytes = Buffer.byteLength(body);
+    if (bytes > limits.maxHtmlBytes) return { skip: `too-large-html: ${bytes} bytes > ${limits.maxHtmlBytes}` };
+  }
+  const { depth, links } = walk($.root()[0]!, limits.maxDomDepth);
+  if (depth > limits.maxDomDepth) return { skip: `too-deep: DOM nesting over ${limits.maxDomDepth}` };
+  const truncated: string[] = [];
+  if (links.length > limits.maxLinks) {
+    for (const link of links.slice(limits.maxLinks)) delete link.attribs.href;
+    truncated.push(`${links.length - limits.maxLinks} links past the cap of ${limits.maxLinks}`);
+  }
+  return { truncated };
+}

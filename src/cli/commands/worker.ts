@@ -1,0 +1,42 @@
+// `m2rag worker --queue redis://… --store <shard>`: takes queued jobs and runs each one's step for its
+// query with the same stage code as a local build, into this worker's own shard store. The earlier
+// steps a query's job needs are run here first when this shard lacks them (their records have stable
+// ids, so `m2rag merge` keeps one copy). The corpus-wide steps are left to the merge.
+import { Command, Option } from 'commander';
+import { globalOptions, parsePositiveInt, withModelServices } from './common.js';
+import { interruptSignal } from '../../core/stage.js';
+import { runBuildSteps, type BuildStep } from '../pipeline.js';
+import { MAP_STEPS } from '../../queue/steps.js';
+import { startWorkers } from '../../queue/worker.js';
+import type { StepJobData } from '../../queue/jobs.js';
+import { CorpusStore, WHOLE } from '../../../storage/index.js';
+
+const DEFAULT_LOCK_MS = 30_000;
+
+async function runJob(store: CorpusStore, data: StepJobData): Promise<Record<string, number>> {
+  if (!(await store.has('queries', data.query.id))) await store.put('queries', data.query);
+  const steps = [...data.earlier, data.step] as BuildStep[];
+  const reports = await withModelServices(data.config, store, (services) =>
+    runBuildSteps(store, data.config, steps, { shard: WHOLE, force: false, services, queryId: data.query.id }),
+  );
+  const counts: Record<string, number> = {};
+  for (const report of reports) for (const [key, n] of Object.entries(report.counts)) if (!key.startsWith('queries-skipped:other-job')) counts[`${report.stage}:${key}`] = n;
+  return counts;
+}
+
+export function register(program: Command): void {
+  program
+    .command('worker')
+    .description('take queued build jobs (see build --queue) and run them into this worker\'s own --store shard; stop with Ctrl-C')
+    .requiredOption('--queue <url>', 'the Redis server of the queue (redis://host:port)')
+    .addOption(new Option('--jobs <n>', 'jobs run at once per step').argParser(parsePositiveInt).default(1))
+    .action(async (options: { queue: string; jobs: number }, command: Command) => {
+      const store = await CorpusStore.open(globalOptions(command).store);
+      const lockMs = Number(process.env.M2RAG_QUEUE_LOCK_MS ?? DEFAULT_LOCK_MS);
+      const workers = await startWorkers(options.queue, { steps: MAP_STEPS, concurrency: options.jobs, lockMs }, (data) => runJob(store, data));
+      process.stderr.write(`worker ${workers.name}: taking jobs from ${options.queue} into ${store.dir}\n`);
+      await new Promise<void>((resolve) => interruptSignal.addEventListener('abort', () => resolve(), { once: true }));
+      await workers.close();
+      await store.close();
+    });
+}
