@@ -17,6 +17,8 @@ import { FetchError, type SafeFetchOptions } from './net/safe-http.js';
 import { UrlPolicy } from './net/url-policy.js';
 import { createSearchProvider, type SearchProvider } from './search/index.js';
 
+const LOOKAHEAD_PAGES_PER_SLOT = 8;
+
 interface Run {
   provider: SearchProvider;
   crawl: CrawlRun;
@@ -47,6 +49,9 @@ export class CrawlStage implements Stage {
   private readonly started = new Map<string, Promise<{ counts: StageCounts; error?: unknown }>>();
   private lookahead = 1;
 
+  /** `limiterFor` gives the per-host gate; a queue worker passes one shared by all workers. */
+  constructor(private readonly limiterFor: (perHost: number, delayMs: number) => Pick<HostLimiter, 'acquire'> = (perHost, delayMs) => new HostLimiter(perHost, delayMs)) {}
+
   settingsOf(ctx: StageContext): Record<string, unknown> {
     return { crawl: ctx.config.crawl };
   }
@@ -57,7 +62,7 @@ export class CrawlStage implements Stage {
     const policy = new UrlPolicy({ allowPrivate: config.allowPrivate, trustedOrigins: config.site ? [config.site] : [] });
     const fetchOptions: SafeFetchOptions = {
       policy,
-      limiter: new HostLimiter(config.perDomainConcurrency, config.perDomainDelayMs),
+      limiter: this.limiterFor(config.perDomainConcurrency, config.perDomainDelayMs),
       timeoutMs: config.requestTimeoutSecs * 1000,
       maxBytes: config.maxImageBytes,
       userAgent: config.userAgent,
@@ -80,8 +85,9 @@ export class CrawlStage implements Stage {
     });
     this.run = { provider, crawl };
     await crawl.start(ctx.signal);
-    // Enough queries ahead that the crawler has about twice its concurrency of pages waiting.
-    this.lookahead = Math.max(1, Math.ceil((2 * config.concurrency) / Math.max(1, config.pages)));
+    // Enough queries ahead that the page crawler has several times its concurrency of pages waiting
+    // (queued requests cost little; what is in flight is bounded by the crawlers).
+    this.lookahead = Math.max(1, Math.ceil((LOOKAHEAD_PAGES_PER_SLOT * config.concurrency) / Math.max(1, config.pages)));
     for await (const query of ctx.store.iterate('queries', { shard: ctx.shard })) {
       if (!(await ctx.store.isStageDone(this.name, query.id))) this.order.push(query.id);
     }

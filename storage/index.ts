@@ -5,6 +5,7 @@ export { StoreDamagedError } from './damage.js';
 export { doctorStore } from './doctor.js';
 export type { BlobRefetch, DoctorReport, PartReport } from './doctor-report.js';
 export { STORE_MARKER } from './store-folder.js';
+export { guestsOf } from './shared-store.js';
 export { redactSecrets, redactUrl, isSecretParam } from './redact.js';
 export { inShard, shardOf, WHOLE, type Shard } from './shard.js';
 export * from './ids.js';

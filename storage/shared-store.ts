@@ -70,6 +70,14 @@ function withMissingAsUndefined(guest: ManyLevelGuest): StoreDatabase {
   return guest as unknown as StoreDatabase;
 }
 
+/** The guests connected to each store folder this process serves. */
+const guestSockets = new Map<string, Set<net.Socket>>();
+
+/** How many other processes read or write the store in `dir` through this one now (0 when this one does not serve it). */
+export function guestsOf(dir: string): number {
+  return guestSockets.get(path.resolve(dir))?.size ?? 0;
+}
+
 /**
  * Serves the open database to other processes until it closes. Where no socket can be made (a
  * read-only folder, a path too long for a unix socket) the store stays private to this process.
@@ -79,12 +87,18 @@ export async function shareDatabase(db: StoreDatabase, dir: string): Promise<voi
   const socketPath = socketOf(dir);
   // A socket file left by a process that was killed: the LOCK we now hold proves nobody serves it.
   await rm(socketPath, { force: true });
-  const server = net.createServer((socket) => pipeline(socket, host.createRpcStream(), socket, () => socket.destroy()));
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    pipeline(socket, host.createRpcStream(), socket, () => (sockets.delete(socket), socket.destroy()));
+  });
   const listening = await new Promise<boolean>((resolve) => server.once('error', () => resolve(false)).listen(socketPath, () => resolve(true)));
   if (!listening) return;
   server.unref();
+  guestSockets.set(path.resolve(dir), sockets);
   await writeFile(pidFileOf(dir), `${process.pid}\n`);
   db.once('closing', () => {
+    guestSockets.delete(path.resolve(dir));
     server.close();
     void rm(socketPath, { force: true });
     void rm(pidFileOf(dir), { force: true });
@@ -101,13 +115,51 @@ function holderOf(dir: string): string {
 }
 
 /** A database over the socket of the process that holds the store, or the one line saying who holds it. */
-export async function connectToHolder(dir: string, fail: (message: string) => Error): Promise<StoreDatabase> {
+async function connectToHolder(dir: string, fail: (message: string) => Error): Promise<StoreDatabase> {
   const socket = net.connect(socketOf(dir));
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject)).catch(() => {
     throw fail(`store ${dir} is in use by ${holderOf(dir)}, which does not share it (no ${socketOf(dir)}); wait for it to finish or use another --store`);
   });
   const guest = new ManyLevelGuest();
-  pipeline(socket, guest.createRpcStream(), socket, () => socket.destroy());
+  // Once the holder is gone (it closed the store, or died), later calls would wait for ever: the
+  // guest is closed, so they fail at once and the caller can open the store again.
+  pipeline(socket, guest.createRpcStream(), socket, () => {
+    socket.destroy();
+    if (guest.status === 'open') void guest.close().catch(() => undefined);
+  });
   guest.once('closed', () => socket.destroy());
   return withMissingAsUndefined(guest);
+}
+
+/** How long a process that finds the store held waits for a holder that is closing it (then opens it itself). */
+const JOIN_TRIES = 20;
+const JOIN_PAUSE_MS = 150;
+
+const codeOf = (error: unknown): string | undefined => {
+  const e = error as { code?: string; cause?: { code?: string } };
+  return e?.cause?.code ?? e?.code;
+};
+
+/**
+ * Opens the store in this process (`here`, which serves it), or else over the socket of the process
+ * that holds it (`join`). A holder may be closing just then (a viewer going idle, a build ending):
+ * its socket is gone or drops while we open, so we try again until its LOCK is free and open here.
+ */
+export async function openOrJoin<T>(dir: string, how: { here: () => Promise<T>; join: (db: StoreDatabase) => Promise<T>; fail: (message: string) => Error }): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await how.here();
+    } catch (error) {
+      if (codeOf(error) !== 'LEVEL_LOCKED') throw error;
+    }
+    let db: StoreDatabase | undefined;
+    try {
+      db = await connectToHolder(dir, how.fail);
+      return await how.join(db);
+    } catch (error) {
+      const holderLeft = db === undefined || codeOf(error) === 'LEVEL_CONNECTION_LOST' || codeOf(error) === 'LEVEL_DATABASE_NOT_OPEN';
+      if (!holderLeft || tries >= JOIN_TRIES) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, JOIN_PAUSE_MS));
+  }
 }

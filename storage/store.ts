@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Level } from 'level';
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
 import { BlobStore } from './blobs.js';
-import { connectToHolder, shareDatabase } from './shared-store.js';
+import { openOrJoin, shareDatabase } from './shared-store.js';
 import { asDamage, StoreDamagedError, damageDetail } from './damage.js';
 import { redactReasons } from './redact.js';
 import { inspectStoreFolder, StoreOpenError, writeStoreMarker, type OpenOptions } from './store-folder.js';
@@ -206,14 +206,16 @@ export class CorpusStore {
     if (folder.create) await mkdir(dir, { recursive: true });
     let store: CorpusStore;
     try {
-      const db = new Level<string, unknown>(path.join(dir, 'db'), { valueEncoding: 'json', createIfMissing: folder.create });
-      store = await CorpusStore.over(db, { dir });
-      await shareDatabase(db, dir);
+      // Held by another process: go through it (storage/shared-store.ts).
+      store = await openOrJoin(dir, {
+        here: async () => {
+          const db = new Level<string, unknown>(path.join(dir, 'db'), { valueEncoding: 'json', createIfMissing: folder.create });
+          return CorpusStore.over(db, { dir }).then(async (opened) => (await shareDatabase(db, dir), opened));
+        },
+        join: (db) => CorpusStore.over(db, { dir }),
+        fail: (message) => new StoreOpenError(message),
+      });
     } catch (error) {
-      if ((error as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
-        // Held by another process: go through it (storage/shared-store.ts).
-        return CorpusStore.over(await connectToHolder(dir, (message) => new StoreOpenError(message)), { dir });
-      }
       const failed = error as { code?: string; message: string; cause?: Error };
       const detail = damageDetail(error) ?? (failed.code === 'LEVEL_DATABASE_NOT_OPEN' ? (failed.cause?.message ?? failed.message) : undefined);
       if (detail !== undefined) throw new StoreDamagedError(dir, 'the database', detail.split('\n')[0]!);

@@ -82,28 +82,33 @@ export class PageCrawler {
 
   /** Queues the query's web hits (the query waits for each, and for the images of the pages they bring). */
   async enqueue(queryId: string, hits: SearchHit[], counts: StageCounts): Promise<void> {
-    const { store, tracker } = this.env;
-    const toFetch: RequestOptions<PageRequestData>[] = [];
-    for (const hit of hits) {
-      const stored = await store.get('fetches', pageFetchIdOf(hit.url));
-      if (stored?.outcome === 'ok' && stored.pageId && (await store.has('pages', stored.pageId))) {
-        await store.batch().link('query-pages', queryId, stored.pageId).put('hits', { ...hit, pageId: stored.pageId }).write();
-        counts.add('pages-reused');
-        this.want(await this.pages.openImageUsesOf(queryId, stored.pageId));
-        continue;
-      }
-      const refusal = await refusalOf(hit.url, this.env.policy, this.env.robots);
-      if (refusal) {
-        await store.put('fetches', { id: pageFetchIdOf(hit.url), url: hit.url, kind: 'page', at: new Date().toISOString(), ...refusal } satisfies Fetch);
-        counts.drop(`page-${refusal.reason.split(':')[0]}`);
-        continue;
-      }
-      // Keyed by query too: two queries may share a URL, and each must hear its outcome.
-      toFetch.push({ url: hit.url, uniqueKey: `${queryId} ${hit.url}`, userData: { queryId, hitId: hit.id, via: [] } });
-    }
+    const { tracker } = this.env;
+    // The checks of one query's hits run together (each may wait for a host's robots.txt); the requests keep the hits' order.
+    const requests = await Promise.all(hits.map((hit) => this.requestFor(queryId, hit, counts)));
+    const toFetch = requests.filter((request): request is RequestOptions<PageRequestData> => request !== undefined);
     if (toFetch.length === 0) return;
     tracker.add(queryId, toFetch.length);
     await this.queue!.addRequests(toFetch);
+  }
+
+  /** The request for a hit, or undefined when its page is stored already (then it is linked) or it is refused (then that is recorded). */
+  private async requestFor(queryId: string, hit: SearchHit, counts: StageCounts): Promise<RequestOptions<PageRequestData> | undefined> {
+    const { store } = this.env;
+    const stored = await store.get('fetches', pageFetchIdOf(hit.url));
+    if (stored?.outcome === 'ok' && stored.pageId && (await store.has('pages', stored.pageId))) {
+      await store.batch().link('query-pages', queryId, stored.pageId).put('hits', { ...hit, pageId: stored.pageId }).write();
+      counts.add('pages-reused');
+      this.want(await this.pages.openImageUsesOf(queryId, stored.pageId));
+      return undefined;
+    }
+    const refusal = await refusalOf(hit.url, this.env.policy, this.env.robots);
+    if (refusal) {
+      await store.put('fetches', { id: pageFetchIdOf(hit.url), url: hit.url, kind: 'page', at: new Date().toISOString(), ...refusal } satisfies Fetch);
+      counts.drop(`page-${refusal.reason.split(':')[0]}`);
+      return undefined;
+    }
+    // Keyed by query too: two queries may share a URL, and each must hear its outcome.
+    return { url: hit.url, uniqueKey: `${queryId} ${hit.url}`, userData: { queryId, hitId: hit.id, via: [] } };
   }
 
   /** Hands image uses to the image crawler; each counts for its query until written. */

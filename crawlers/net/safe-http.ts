@@ -25,7 +25,8 @@ export class FetchError extends Error {
 
 export interface SafeFetchOptions {
   policy: UrlPolicy;
-  limiter?: HostLimiter;
+  /** HostLimiter, or any gate with its `acquire` (the queue's Redis lease, src/queue/host-lease.ts). */
+  limiter?: Pick<HostLimiter, 'acquire'>;
   timeoutMs: number;
   maxBytes: number;
   maxRedirects?: number;

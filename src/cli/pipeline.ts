@@ -12,9 +12,9 @@ export const BUILD_STEPS = ['filter', 'crawl', 'process', 'describe', 'score'] a
 export type BuildStep = (typeof BUILD_STEPS)[number];
 
 /** The stages that make up each build step (processing, for example, is text then images). */
-export const STAGES: Record<BuildStep, () => Promise<Stage<ModelServices>[]>> = {
+export const STAGES: Record<BuildStep, (options?: Pick<StageRunOptions, 'hostLimiterFor'>) => Promise<Stage<ModelServices>[]>> = {
   filter: async () => [new (await import('../../scorers/query-filter-stage.js')).FilterQueriesStage()],
-  crawl: async () => [new (await import('../../crawlers/crawl-stage.js')).CrawlStage()],
+  crawl: async (options) => [new (await import('../../crawlers/crawl-stage.js')).CrawlStage(options?.hostLimiterFor)],
   process: async () => {
     const [text, images] = await Promise.all([import('../../processors/text/stage.js'), import('../../processors/images/stage.js')]);
     return [text.processTextStage, images.processImagesStage];
@@ -30,6 +30,8 @@ export interface StageRunOptions {
   services: ModelServices;
   /** Only this query (a queue worker's job); the others in the store are skipped. */
   queryId?: string;
+  /** The crawl's per-host gate for given limits (a queue worker's is shared through Redis); default: per process. */
+  hostLimiterFor?: (perHost: number, delayMs: number) => { acquire(host: string): Promise<() => void> };
 }
 
 /**
@@ -79,7 +81,7 @@ export async function runBuildSteps(store: CorpusStore, config: Config, steps: r
   const reports: StageReport[] = [];
   for (const step of steps) {
     if (step === 'filter' && !config.filter.enabled) continue;
-    reports.push(...(await runStages(store, config, await STAGES[step](), options)));
+    reports.push(...(await runStages(store, config, await STAGES[step](options), options)));
   }
   return reports;
 }

@@ -11,6 +11,7 @@ import {
   withModelServices,
   type GlobalOptions,
 } from './common.js';
+import { addQueueOptions, queueSteps, type QueueFlags } from './queue-steps.js';
 import { runBuildSteps, type BuildStep } from '../pipeline.js';
 import type { Config } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
@@ -100,11 +101,17 @@ export async function runStepsForQueries(options: QueriesStepOptions, command: C
 
 export function register(program: Command): void {
   addStageOptions(
-    addCrawlOptions(
-      program
-        .command('crawl')
-        .description('find and fetch web pages and auxiliary images for each query')
-        .requiredOption('--queries <file>', 'queries file: JSONL ({"query", "id"?, "topic"?, "urls"?}) or one query a line'),
+    addQueueOptions(
+      addCrawlOptions(
+        program
+          .command('crawl')
+          .description('find and fetch web pages and auxiliary images for each query')
+          .requiredOption('--queries <file>', 'queries file: JSONL ({"query", "id"?, "topic"?, "urls"?}) or one query a line'),
+      ),
     ),
-  ).action((options: QueriesStepOptions, command: Command) => runStepsForQueries(options, command, ['crawl']));
+  ).action((options: QueriesStepOptions & QueueFlags, command: Command) =>
+    options.queue
+      ? queueSteps({ ...options, queue: options.queue }, () => crawlConfigFor(globalOptions(command), options), ['crawl'])
+      : runStepsForQueries(options, command, ['crawl']),
+  );
 }

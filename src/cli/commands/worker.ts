@@ -1,11 +1,16 @@
 // `m2rag worker --queue redis://… --store <shard>`: takes queued jobs and runs each one's step for its
 // query with the same stage code as a local build, into this worker's own shard store. The earlier
 // steps a query's job needs are run here first when this shard lacks them (their records have stable
-// ids, so `m2rag merge` keeps one copy). The corpus-wide steps are left to the merge.
+// ids, so `m2rag merge` keeps one copy). The corpus-wide steps are left to the merge. The models are
+// opened once per worker (per build config), and the per-host politeness is shared with every other
+// worker through Redis (src/queue/host-lease.ts).
 import { Command, Option } from 'commander';
-import { globalOptions, parsePositiveInt, withModelServices } from './common.js';
+import { globalOptions, parsePositiveInt } from './common.js';
+import type { Config } from '../../core/config.js';
 import { interruptSignal } from '../../core/stage.js';
+import { openModelServices, type OpenModelServices } from '../../models/services.js';
 import { runBuildSteps, type BuildStep } from '../pipeline.js';
+import { RedisHostLeases } from '../../queue/host-lease.js';
 import { MAP_STEPS } from '../../queue/steps.js';
 import { startWorkers } from '../../queue/worker.js';
 import type { StepJobData } from '../../queue/jobs.js';
@@ -13,12 +18,40 @@ import { CorpusStore, WHOLE } from '../../../storage/index.js';
 
 const DEFAULT_LOCK_MS = 30_000;
 
-async function runJob(store: CorpusStore, data: StepJobData): Promise<Record<string, number>> {
+/** The models of the build a job belongs to, opened on its first job and kept for the next ones. */
+class ServicesPerConfig {
+  private open?: { key: string; services: OpenModelServices };
+
+  constructor(private readonly store: CorpusStore) {}
+
+  async for(config: Config): Promise<OpenModelServices> {
+    const key = JSON.stringify(config);
+    if (this.open?.key !== key) {
+      await this.dispose();
+      this.open = { key, services: openModelServices(config, this.store) };
+    }
+    return this.open.services;
+  }
+
+  async dispose(): Promise<void> {
+    if (!this.open) return;
+    for (const line of this.open.services.usageLines()) process.stderr.write(`models: ${line}\n`);
+    await this.open.services.dispose();
+    this.open = undefined;
+  }
+}
+
+async function runJob(store: CorpusStore, models: ServicesPerConfig, leases: RedisHostLeases, data: StepJobData): Promise<Record<string, number>> {
   if (!(await store.has('queries', data.query.id))) await store.put('queries', data.query);
   const steps = [...data.earlier, data.step] as BuildStep[];
-  const reports = await withModelServices(data.config, store, (services) =>
-    runBuildSteps(store, data.config, steps, { shard: WHOLE, force: false, services, queryId: data.query.id }),
-  );
+  const services = await models.for(data.config);
+  const reports = await runBuildSteps(store, data.config, steps, {
+    shard: WHOLE,
+    force: false,
+    services,
+    queryId: data.query.id,
+    hostLimiterFor: (perHost, delayMs) => leases.gateFor(perHost, delayMs),
+  });
   const counts: Record<string, number> = {};
   for (const report of reports) for (const [key, n] of Object.entries(report.counts)) if (!key.startsWith('queries-skipped:other-job')) counts[`${report.stage}:${key}`] = n;
   return counts;
@@ -32,11 +65,15 @@ export function register(program: Command): void {
     .addOption(new Option('--jobs <n>', 'jobs run at once per step').argParser(parsePositiveInt).default(1))
     .action(async (options: { queue: string; jobs: number }, command: Command) => {
       const store = await CorpusStore.open(globalOptions(command).store);
+      const models = new ServicesPerConfig(store);
+      const leases = new RedisHostLeases(options.queue);
       const lockMs = Number(process.env.M2RAG_QUEUE_LOCK_MS ?? DEFAULT_LOCK_MS);
-      const workers = await startWorkers(options.queue, { steps: MAP_STEPS, concurrency: options.jobs, lockMs }, (data) => runJob(store, data));
+      const workers = await startWorkers(options.queue, { steps: MAP_STEPS, concurrency: options.jobs, lockMs }, (data) => runJob(store, models, leases, data));
       process.stderr.write(`worker ${workers.name}: taking jobs from ${options.queue} into ${store.dir}\n`);
       await new Promise<void>((resolve) => interruptSignal.addEventListener('abort', () => resolve(), { once: true }));
       await workers.close();
+      await leases.close();
+      await models.dispose();
       await store.close();
     });
 }

@@ -1,0 +1,18 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { latencyQueryLines, serveHosts } from './latency-hosts.js';
+const served = await serveHosts(20, 250);
+const work = await mkdtemp(path.join(os.tmpdir(), 'probe-'));
+const lines = await latencyQueryLines(served.hosts, 60 * Number(process.argv[2] ?? 1), 10);
+await writeFile(path.join(work, 'q.jsonl'), lines.join('\n') + '\n');
+const extra = process.argv.slice(3);
+const t0 = Date.now();
+const child = spawn('/usr/bin/time', ['-f', '%e s wall %U user %S sys %M KB', process.execPath, ...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.PROF] : []), 'bin/m2rag.js', '--store', path.join(work, 's'), 'crawl', '--queries', path.join(work, 'q.jsonl'), '--search', 'seeds', '--aux-images', '0', '--allow-private', ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, M2RAG_LOG_LEVEL: 'warn' } });
+let err = '';
+child.stderr.on('data', (d) => (err += d));
+let last = 0;
+const timeline: number[] = [];
+const timer = setInterval(() => { const r = served.requests(); timeline.push(r - last); last = r; }, 1000);
+child.on('close', () => { clearInterval(timer); console.log('req/s:', timeline.join(' ')); console.log(err.split('\n').filter((l) => /wall|crawl:/.test(l)).join('\n'), (Date.now() - t0) / 1000); served.close(); process.exit(0); });
