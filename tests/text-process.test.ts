@@ -140,3 +140,23 @@ test('process-text: a reworded, reordered copy is a near-duplicate; text repeate
   const otherChunks = (await chunksOf(babyGrand.pageId)).filter((chunk) => chunk.id !== babyNotice.id);
   assert.ok(otherChunks.every((chunk) => !chunk.boilerplate && !chunk.duplicateOf), 'the article’s own text is neither');
 });
+
+test('process-text: a page whose extraction runs past text.extractTimeoutMs is recorded as a timeout, and the stage goes on', async (t) => {
+  const store = await CorpusStore.open(path.join(await tempDir(t), 'store'));
+  t.after(() => store.close());
+  const pages = await buildMirrorStore(store, [{ query: 'Ray Charles', pages: ['Ray_Charles.html', 'Georgia_on_My_Mind.html'] }]);
+  // 1 ms: no real article extracts that fast, so each page's thread is stopped mid-page and replaced.
+  const hurried = await runStage(processTextStage, store, { config: ConfigSchema.parse({ text: { extractTimeoutMs: 1 } }) });
+  assert.equal(hurried.failed, 0);
+  assert.equal(hurried.counts['dropped:page-timeout'], 2, JSON.stringify(hurried.counts));
+  for (const { pageId } of Object.values(pages)) {
+    const page = (await store.get('pages', pageId))!;
+    assert.equal(page.extractWarning, 'timeout: extraction ran past 1 ms');
+    assert.equal(page.markdown, '');
+    assert.deepEqual(await store.related('page-chunks', pageId), []);
+  }
+  // With the default limit the same pages extract: the replaced thread works.
+  const normal = await runStage(processTextStage, store, { config, force: true });
+  assert.equal(normal.counts['dropped:page-timeout'], undefined);
+  for (const { pageId } of Object.values(pages)) assert.ok(((await store.get('pages', pageId))!.markdown ?? '').length > 1000);
+});

@@ -11,7 +11,8 @@ import { countTokens } from '../../src/core/text/tokens.js';
 import { chunkIdOf, occurrenceIdOf, type Chunk, type CorpusStore, type Page, type Query, type StoreBatch } from '../../storage/index.js';
 import { chunkMarkdown } from './chunk.js';
 import { DedupIndex, type Fingerprint } from './dedup-index.js';
-import { extractMainContent, type ExtractedContent } from './extract.js';
+import type { ExtractedContent } from './extract.js';
+import { ExtractionPool } from './extract-pool.js';
 import { placeholdersIn } from '../../src/core/markup/placeholder.js';
 import { decodeSignature, encodeSignature, exactHash, minhashSignature, normalizedParagraphs, type MinHashParams } from './minhash.js';
 
@@ -42,6 +43,7 @@ export class ProcessTextStage implements Stage {
   private chunkPages = new Map<string, { pageId: string; host: string }>();
   /** Pages already processed: by a settled query, or earlier in this run. */
   private claimed = new Set<string>();
+  private extraction?: ExtractionPool;
 
   settingsOf(ctx: StageContext): Record<string, unknown> {
     return { text: ctx.config.text };
@@ -68,6 +70,11 @@ export class ProcessTextStage implements Stage {
       this.chunkIndex.add(chunk.id, fingerprint);
       this.chunkPages.set(chunk.id, { pageId: chunk.pageId, host: hosts.get(chunk.pageId) ?? '' });
     }
+  }
+
+  async teardown(): Promise<void> {
+    await this.extraction?.close();
+    this.extraction = undefined;
   }
 
   async runQuery(query: Query, ctx: StageContext, counts: StageCounts, batch: StoreBatch): Promise<void> {
@@ -99,12 +106,13 @@ export class ProcessTextStage implements Stage {
     let warning: string | undefined;
     if (html === undefined) warning = 'no stored HTML';
     else {
-      try {
-        content = extractMainContent(html);
+      // Started on the first page, so a run with nothing to do starts no thread.
+      this.extraction ??= new ExtractionPool(ctx.config.text.extractTimeoutMs);
+      const extraction = await this.extraction.extract(html);
+      if (extraction.ok) {
+        content = extraction.content;
         if (content.text === '') warning = 'no main content found';
-      } catch (error) {
-        warning = `extraction failed: ${(error as Error).message}`;
-      }
+      } else warning = extraction.reason;
     }
     const page: Page = {
       ...stored,

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isExpectedError } from '../core/errors.js';
+import { exitGraceHeld } from './exit-grace.js';
 import { log, setVerbosity } from '../core/feedback.js';
 import { interrupt, interruptSignal, InterruptedError } from '../core/stage.js';
 import { redactSecrets, StoreOpenError, StoreVersionError } from '../../storage/index.js';
@@ -94,7 +95,7 @@ function handleSignals(): () => void {
   const onSignal = (): void => {
     if (interruptSignal.aborted) exitInterrupted();
     interrupt();
-    grace = setTimeout(exitInterrupted, GRACE_MS);
+    grace = setTimeout(() => exitGraceHeld() || exitInterrupted(), GRACE_MS);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -91,6 +91,8 @@ export const ConfigSchema = z
         shingleWords: z.number().int().positive().default(5),
         /** Estimated Jaccard similarity at which an LSH candidate counts as a near-duplicate. */
         minhashThreshold: z.number().min(0).max(1).default(0.72),
+        /** Longest one page's main-content extraction may run; past it the page is recorded `timeout: …` with no text. */
+        extractTimeoutMs: z.number().int().positive().default(60_000),
       })
       .strict()
       .prefault({}),
