@@ -3,6 +3,9 @@
 // same port), every response delayed 250 ms. `m2rag crawl --search seeds --aux-images 0
 // --allow-private`, defaults otherwise, as its own process; peak RSS is the child's VmHWM from /proc.
 // The bound is what politeness allows: requests × latency / (hosts × crawl.perDomainConcurrency).
+// The busiest host's floor is that host's own requests (its Fetch records and robots.txt) × latency /
+// perDomainConcurrency: no schedule can beat it, and with uneven pages it is above the bound. The
+// load average is reported because the machine may be shared.
 //   node --import tsx bench/crawl-latency.ts [--scale 1] [--latency-ms 250] [--hosts 20] [--concurrency N]
 // (`--concurrency` passes `--concurrency N` to the crawl; without it the default holds.)
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -37,16 +40,20 @@ try {
   const queries = path.join(work, 'queries.jsonl');
   await writeFile(queries, lines.join('\n') + '\n');
   const store = path.join(work, 'store');
+  const loadBefore = os.loadavg()[0]!;
   const run = await measure(['bin/m2rag.js', '--store', store, 'crawl', '--queries', queries, '--search', 'seeds', '--aux-images', '0', '--allow-private', ...(concurrency > 0 ? ['--concurrency', String(concurrency)] : [])]);
   if (run.code !== 0) throw new Error(`m2rag crawl failed (${run.code}): ${run.stderr}`);
   const db = await CorpusStore.open(store);
   let pages = 0;
   let hitsWithoutFetch = 0;
+  const perHost = new Map<string, number>();
+  for await (const fetch of db.iterate('fetches')) perHost.set(new URL(fetch.url).host, (perHost.get(new URL(fetch.url).host) ?? 1) + 1);
   for await (const _page of db.iterate('pages')) pages++;
   for await (const hit of db.iterate('hits')) if (!(await db.has('fetches', pageFetchIdOf(hit.url)))) hitsWithoutFetch++;
   await db.close();
   const requests = served.requests();
   const boundSeconds = (requests * latencyMs) / 1000 / (hostCount * PER_HOST);
+  const busiestHost = Math.max(...perHost.values());
   process.stdout.write(
     JSON.stringify(
       {
@@ -60,6 +67,9 @@ try {
         seconds: Number(run.seconds.toFixed(1)),
         boundSeconds: Number(boundSeconds.toFixed(1)),
         ratioToBound: Number((run.seconds / boundSeconds).toFixed(2)),
+        busiestHostRequests: busiestHost,
+        busiestHostFloorSeconds: Number(((busiestHost * latencyMs) / 1000 / PER_HOST).toFixed(1)),
+        loadAverage: [Number(loadBefore.toFixed(1)), Number(os.loadavg()[0]!.toFixed(1))],
         peakRssMb: run.peakRssMb,
         hitsWithoutFetch,
         summary: run.stderr.split('\n').find((line) => line.startsWith('crawl:')),

@@ -3,6 +3,7 @@
 // --queue` and crawled by 1, 2 and 4 `m2rag worker` processes, each into its own shard store, then
 // `m2rag merge --no-reduce`. Reports wall time of the queued build, requests/s at the servers, each
 // worker's peak RSS (VmHWM) and the merge time. Needs Debian's redis-server (tests/system-deps.sh).
+// The machine is shared: each row carries the load average (1, 5, 15 min) as it ended.
 //   node --import tsx bench/scale.ts [--workers 1,2,4] [--queries 60] [--jobs 4]
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { ChildProcess } from 'node:child_process';
@@ -46,7 +47,9 @@ try {
       for (const child of children) child.kill('SIGINT');
       const peaks = (await Promise.all(measured)).map((run) => run.peakRssMb);
       const merge = await measureChild(['bin/m2rag.js', 'merge', '--no-reduce', '--out', path.join(work, `run-${workers}`, 'merged'), ...shards], { cwd: ROOT, env: ENV });
-      if (merge.code !== 0) throw new Error(`merge failed (${merge.code}): ${merge.stderr}`);
+      // Conflicts (one shard's fetch of a shared URL failed where another's succeeded) are reported by the merge, and here.
+      const conflicts = merge.stderr.split('\n').filter((line) => line.startsWith('conflict:'));
+      if (merge.code !== 0 && conflicts.length === 0) throw new Error(`merge failed (${merge.code}): ${merge.stderr}`);
       rows.push({
         workers,
         seconds: Number(build.seconds.toFixed(1)),
@@ -55,6 +58,8 @@ try {
         peakRssMbPerWorker: peaks,
         mergeSeconds: Number(merge.seconds.toFixed(1)),
         merged: merge.stderr.split('\n').find((line) => line.startsWith('merge:')),
+        conflicts,
+        loadAverage: os.loadavg().map((load) => Number(load.toFixed(2))),
       });
       process.stderr.write(JSON.stringify(rows.at(-1)) + '\n');
     } finally {

@@ -37,7 +37,13 @@ interface PromiseIterator {
  */
 function callbackFacade(db: StoreDatabase): unknown {
   const iterate = (mode: 'iterator' | 'keys' | 'values') => (options: unknown) => {
-    const it = (db[mode] as (options: unknown) => PromiseIterator).call(db, options);
+    let it: PromiseIterator;
+    try {
+      it = (db[mode] as (options: unknown) => PromiseIterator).call(db, options);
+    } catch (error) {
+      // The database is closing under a guest's request: the guest hears it, the host does not crash.
+      return { nextv: (_size: number, done: Done) => done(error as Error), seek: () => undefined, close: (done: Done) => done() };
+    }
     return { nextv: (size: number, done: Done) => settle(it.nextv(size), done), seek: (target: unknown, o: unknown) => it.seek(target, o), close: (done: Done) => settle(it.close(), done) };
   };
   const call = (method: string, ...args: unknown[]): Promise<unknown> => (db as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!.apply(db, args);
@@ -100,6 +106,8 @@ export async function shareDatabase(db: StoreDatabase, dir: string): Promise<voi
   db.once('closing', () => {
     guestSockets.delete(path.resolve(dir));
     server.close();
+    // Guests still connected learn at once that they must open the store again (storage/store.ts retries).
+    sockets.forEach((socket) => socket.destroy());
     void rm(socketPath, { force: true });
     void rm(pidFileOf(dir), { force: true });
   });

@@ -11,6 +11,7 @@ import type { RobotsCache } from '../net/robots.js';
 import type { SafeFetchOptions } from '../net/safe-http.js';
 import type { UrlPolicy } from '../net/url-policy.js';
 import { ImageCrawler, type ImageUse } from './image-crawler.js';
+import { sizeHeapForMemory } from './heap-sizing.js';
 import { PageCrawler } from './page-crawler.js';
 import { QueryTracker } from './query-tracker.js';
 
@@ -31,6 +32,7 @@ export class CrawlRun {
   private queues: RequestQueue[] = [];
   private stops: Array<(reason: string) => void> = [];
   private running: Array<Promise<unknown>> = [];
+  private restoreHeapSizing?: () => void;
 
   constructor(private readonly env: CrawlRunEnv) {
     this.images = new ImageCrawler({ ...env, tracker: this.tracker });
@@ -39,6 +41,7 @@ export class CrawlRun {
 
   /** Starts both crawlers; they wait for requests until `close()`. An abort stops them and ends every query's wait. */
   async start(signal: AbortSignal): Promise<void> {
+    this.restoreHeapSizing = sizeHeapForMemory();
     const name = `${process.pid}-${Date.now()}`;
     const [pageQueue, imageQueue] = await Promise.all(['pages', 'images'].map((kind) => RequestQueue.open(`${kind}-${name}`, { config: this.env.crawleeConfig })));
     this.queues = [pageQueue!, imageQueue!];
@@ -59,6 +62,7 @@ export class CrawlRun {
     for (const stop of this.stops) stop('the crawl stage is done');
     await Promise.all(this.running);
     await Promise.all(this.queues.map((queue) => queue.drop()));
+    this.restoreHeapSizing?.();
   }
 
   /** Crawls one query: its web hits' pages with their images, and its auxiliary images; resolves once all are settled. */

@@ -26,16 +26,19 @@ const HANDLER_TIMEOUT = /requestHandler timed out/;
 export function sharedCrawleeOptions(
   config: Config['crawl'],
   queue: RequestQueue,
+  maxConcurrency: number,
   hooks: { onRetry(request: Request): void; onFinalFailure(request: Request, failure: FinalFailure): Promise<void> },
 ) {
   return {
     requestQueue: queue,
     keepAlive: true,
-    maxConcurrency: config.concurrency,
-    minConcurrency: config.concurrency,
-    // Start at full width: the per-host limiter, not a slow ramp, is what paces a polite crawl.
+    maxConcurrency,
+    // Crawlee reads the whole machine's CPU: on a shared machine it would shrink a crawl that mostly
+    // waits on the network to a trickle, so half the width is kept whatever the load.
+    minConcurrency: Math.ceil(maxConcurrency / 2),
+    // Start at full width: the per-host limiter, not a slow ramp, is what paces a polite crawl;
     // and a request queued while the pool idles starts within 50 ms, not Crawlee's default 0.5 s poll.
-    autoscaledPoolOptions: { desiredConcurrency: config.concurrency, maybeRunIntervalSecs: 0.05 },
+    autoscaledPoolOptions: { desiredConcurrency: maxConcurrency, maybeRunIntervalSecs: 0.05 },
     maxRequestRetries: config.maxRetries,
     navigationTimeoutSecs: config.requestTimeoutSecs + 5,
     requestHandlerTimeoutSecs: config.requestTimeoutSecs + 30,

@@ -35,10 +35,11 @@ export class HostFeeder {
     const host = this.fed.get(key);
     if (host === undefined) return;
     this.fed.delete(key);
-    const next = this.held.get(host)?.shift();
+    const held = this.held.get(host);
+    const next = held?.shift();
+    if (held?.length === 0) this.held.delete(host);
     if (!next) {
       this.inQueue.set(host, (this.inQueue.get(host) ?? 1) - 1);
-      if (this.held.get(host)?.length === 0) this.held.delete(host);
       return;
     }
     this.fed.set(next.key, host);

@@ -16,6 +16,7 @@ import { sniffImageType } from '../net/sniff.js';
 import type { UrlPolicy } from '../net/url-policy.js';
 import { sharedCrawleeOptions } from './crawlee-options.js';
 import { isTransient, settleFailure } from './failure.js';
+import { HostFeeder } from './host-feeder.js';
 import type { QueryTracker } from './query-tracker.js';
 import { refusalOf } from './refusal.js';
 import { validatorsOf } from './validators.js';
@@ -57,11 +58,20 @@ const IMAGE_ACCEPT = 'image/avif,image/webp,image/apng,image/*,*/*;q=0.8';
 export class ImageCrawler {
   /** Uses waiting for an image URL's request, by URL. */
   private readonly waiting = new Map<string, ImageUse[]>();
-  /** Outcomes of this run by URL (small records only), with the write later uses must follow. */
-  private readonly done = new Map<string, { settled: Settled; written: Promise<void> }>();
+  /**
+   * Outcomes of this run by URL, as plain records, with the write later uses must follow while it
+   * runs. No promise is kept past its write: one made inside a Crawlee handler carries that
+   * handler's async context (its response and body) for as long as it is referenced.
+   */
+  private readonly done = new Map<string, { settled: Settled; written?: Promise<void> }>();
   private queue?: RequestQueue;
+  private readonly feeder: HostFeeder;
+  /** Ids of the images this run stored (or is storing). */
+  private readonly storedImages = new Set<string>();
 
-  constructor(private readonly env: ImageCrawlEnv) {}
+  constructor(private readonly env: ImageCrawlEnv) {
+    this.feeder = new HostFeeder(2 * env.config.perDomainConcurrency);
+  }
 
   /** The crawler on its own queue; it waits for requests until stopped. */
   create(queue: RequestQueue) {
@@ -69,7 +79,7 @@ export class ImageCrawler {
     this.queue = queue;
     return new HttpCrawler(
       {
-        ...sharedCrawleeOptions(config, queue, {
+        ...sharedCrawleeOptions(config, queue, config.concurrency, {
           onRetry: () => undefined,
           onFinalFailure: async (request, failure) => {
             if (!this.waiting.has(request.uniqueKey)) return;
@@ -105,7 +115,7 @@ export class ImageCrawler {
     const url = use.occurrence.url;
     const known = this.done.get(url);
     if (known) {
-      await known.written;
+      if (known.written) await known.written;
       await this.write(url, known.settled, [use]);
       return;
     }
@@ -118,11 +128,15 @@ export class ImageCrawler {
     try {
       const prior = await this.priorOutcome(url);
       if (prior) await this.finish(url, prior);
-      else await this.queue!.addRequests([{ url, uniqueKey: url, headers: { accept: IMAGE_ACCEPT } }]);
+      else await this.feeder.offer(url, url, () => this.queue!.addRequests([{ url, uniqueKey: url, headers: { accept: IMAGE_ACCEPT } }]).then(() => undefined, (error: Error) => this.queueFailed(url, error)));
     } catch (error) {
-      // Nothing is written, so the uses stay open for the next run.
-      await this.finish(url, { reason: `image-queue: ${(error as Error).message}`, retryLater: true });
+      await this.queueFailed(url, error as Error);
     }
+  }
+
+  /** Nothing is written, so the uses stay open for the next run. */
+  private queueFailed(url: string, error: Error): Promise<void> {
+    return this.finish(url, { reason: `image-queue: ${error.message}`, retryLater: true });
   }
 
   /** An outcome that needs no request: an image stored by an earlier run, a final failure, or a refusal. */
@@ -166,16 +180,20 @@ export class ImageCrawler {
   private async finish(url: string, outcome: Outcome): Promise<void> {
     const uses = this.waiting.get(url) ?? [];
     this.waiting.delete(url);
-    const written = this.write(url, outcome, uses);
-    this.done.set(url, { settled: { imageId: outcome.imageId, reason: outcome.reason, retryLater: outcome.retryLater }, written: written.catch(() => undefined) });
-    await written;
+    this.feeder.release(url);
+    const entry: { settled: Settled; written?: Promise<void> } = { settled: { imageId: outcome.imageId, reason: outcome.reason, retryLater: outcome.retryLater } };
+    entry.written = this.write(url, outcome, uses).finally(() => delete entry.written);
+    this.done.set(url, entry);
+    await entry.written;
   }
 
   /** One batch: the outcome's Fetch and new image, and each use's link; then each use is settled for its query. */
   private async write(url: string, outcome: Outcome, uses: ImageUse[]): Promise<void> {
     const { store, tracker } = this.env;
     try {
-      const known = outcome.image !== undefined && (await store.has('images', outcome.image.id));
+      // Two URLs may bring the same bytes at once: the first to get here stores them.
+      const known = outcome.image !== undefined && (this.storedImages.has(outcome.image.id) || (await store.has('images', outcome.image.id)));
+      if (outcome.image) this.storedImages.add(outcome.image.id);
       const batch = store.batch();
       putImageOutcome(batch, url, known ? { ...outcome, image: undefined, bytes: undefined } : outcome, uses, (queryId) => tracker.countsOf(queryId));
       await batch.write();

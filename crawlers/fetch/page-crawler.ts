@@ -16,6 +16,7 @@ import type { SafeFetchOptions } from '../net/safe-http.js';
 import type { UrlPolicy } from '../net/url-policy.js';
 import { sharedCrawleeOptions, type FinalFailure } from './crawlee-options.js';
 import type { FetchedPage, PageRequestData } from './fetched-page.js';
+import { HostFeeder } from './host-feeder.js';
 import type { ImageCrawler, ImageUse } from './image-crawler.js';
 import { PageStore, type Attempt } from './page-store.js';
 import type { QueryTracker } from './query-tracker.js';
@@ -39,15 +40,18 @@ export class PageCrawler {
   private queue?: RequestQueue;
   /** The attempt in progress for each request, by unique key. */
   private readonly attempts = new Map<string, Attempt>();
+  private readonly feeder: HostFeeder;
 
   constructor(private readonly env: PageCrawlEnv) {
     this.pages = new PageStore(env);
+    this.feeder = new HostFeeder(2 * env.config.perDomainConcurrency);
   }
 
   /** The crawler on its queue: the HTTP crawler, or the browser crawler for `--render` (so plain crawls never load Playwright). */
   async create(queue: RequestQueue): Promise<CheerioCrawler | PlaywrightCrawler> {
     this.queue = queue;
-    const common = sharedCrawleeOptions(this.env.config, queue, {
+    // A page in flight holds its DOM, an image only its bytes: pages get half the width.
+    const common = sharedCrawleeOptions(this.env.config, queue, Math.max(1, Math.ceil(this.env.config.concurrency / 2)), {
       onRetry: (request) => this.abandon(request),
       onFinalFailure: (request, failure) => this.failed(request, failure),
     });
@@ -86,9 +90,19 @@ export class PageCrawler {
     // The checks of one query's hits run together (each may wait for a host's robots.txt); the requests keep the hits' order.
     const requests = await Promise.all(hits.map((hit) => this.requestFor(queryId, hit, counts)));
     const toFetch = requests.filter((request): request is RequestOptions<PageRequestData> => request !== undefined);
-    if (toFetch.length === 0) return;
     tracker.add(queryId, toFetch.length);
-    await this.queue!.addRequests(toFetch);
+    for (const request of toFetch) {
+      await this.feeder.offer(request.uniqueKey!, request.url, () =>
+        this.queue!.addRequests([request]).then(
+          () => undefined,
+          (error: Error) => {
+            counts.fail(`page-queue: ${error.message}`);
+            this.feeder.release(request.uniqueKey!);
+            tracker.settle(queryId);
+          },
+        ),
+      );
+    }
   }
 
   /** The request for a hit, or undefined when its page is stored already (then it is linked) or it is refused (then that is recorded). */
@@ -128,6 +142,7 @@ export class PageCrawler {
     try {
       if (counts) await this.pages.unstored(counts, data, request.url, { ...failure, at: new Date().toISOString() });
     } finally {
+      this.feeder.release(request.uniqueKey);
       this.env.tracker.settle(data.queryId);
     }
   }
@@ -142,6 +157,7 @@ export class PageCrawler {
     const uses = await this.pages.store(queryId, counts, page, attempt);
     if (attempt.abandoned) return;
     this.attempts.delete(page.request.uniqueKey);
+    this.feeder.release(page.request.uniqueKey);
     this.want(uses);
     this.env.tracker.settle(queryId);
   }

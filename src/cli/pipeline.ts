@@ -32,6 +32,8 @@ export interface StageRunOptions {
   queryId?: string;
   /** The crawl's per-host gate for given limits (a queue worker's is shared through Redis); default: per process. */
   hostLimiterFor?: (perHost: number, delayMs: number) => { acquire(host: string): Promise<() => void> };
+  /** Stops the run (default: the process-wide interrupt); a queue worker gives each job its own, so what a job's stages hang on it goes with the job. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function runStages(store: CorpusStore, config: Config, stages: read
       shard: options.shard,
       force: options.force,
       services,
+      signal: options.signal,
       ...stageDependencies(stage.name, { intakeFilter: config.filter.enabled }),
       skip: (query) => (options.queryId !== undefined && query.id !== options.queryId ? 'other-job' : stage.name === INTAKE_STAGE ? undefined : intakeSkipReason(query)),
       halted: () => services.halted?.(),

@@ -41,8 +41,9 @@ export const ConfigSchema = z
         render: z.boolean().default(false),
         chromiumPath: z.string().optional(),
         /**
-         * Most requests in flight in each of the run's two crawlers (pages, images); Crawlee's autoscaled
-         * pool starts there and lowers it while the CPU is busy or memory nears `memoryMbytes`.
+         * Most images in flight at once, and half as many pages (a page in flight holds its DOM); Crawlee's
+         * autoscaled pools start there and lower it, to no less than half, while the CPU is busy or
+         * memory nears `memoryMbytes`.
          */
         concurrency: z.number().int().positive().default(64),
         /** Memory Crawlee's autoscaling keeps the crawl under (it lowers concurrency near it), in MB. */

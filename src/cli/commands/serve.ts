@@ -1,10 +1,12 @@
 // `m2rag serve`: the dataset viewer (src/viewer) on loopback unless --host says otherwise. It does
-// not hold the store while idle, so a build can run beside it (see src/viewer/store-lease.ts).
+// not hold the store while idle, and a build that starts while it does goes through it, so a build
+// can run beside it (see src/viewer/store-lease.ts).
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { UserError } from '../../core/errors.js';
 import { globalOptions, parseNonNegativeInt } from './common.js';
+import { holdExitGrace } from '../exit-grace.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -46,6 +48,11 @@ export function register(program: Command): void {
         const stop = () => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+      });
+      // A build writing through this viewer would be cut off: it finishes first (a second Ctrl-C does not wait).
+      await lease.close((guests) => {
+        holdExitGrace();
+        process.stderr.write(`m2rag: waiting for ${guests} other process(es) using the store through this viewer (a build?) to finish; Ctrl-C again stops now and cuts them off\n`);
       });
       await app.close();
     });

@@ -18,40 +18,44 @@ import { CorpusStore, WHOLE } from '../../../storage/index.js';
 
 const DEFAULT_LOCK_MS = 30_000;
 
-/** The models of the build a job belongs to, opened on its first job and kept for the next ones. */
+/** The models of each build the jobs belong to (one config each), opened on its first job and kept for the next ones until the worker stops. */
 class ServicesPerConfig {
-  private open?: { key: string; services: OpenModelServices };
+  private readonly open = new Map<string, OpenModelServices>();
 
   constructor(private readonly store: CorpusStore) {}
 
-  async for(config: Config): Promise<OpenModelServices> {
+  for(config: Config): OpenModelServices {
     const key = JSON.stringify(config);
-    if (this.open?.key !== key) {
-      await this.dispose();
-      this.open = { key, services: openModelServices(config, this.store) };
-    }
-    return this.open.services;
+    let services = this.open.get(key);
+    if (!services) this.open.set(key, (services = openModelServices(config, this.store)));
+    return services;
   }
 
   async dispose(): Promise<void> {
-    if (!this.open) return;
-    for (const line of this.open.services.usageLines()) process.stderr.write(`models: ${line}\n`);
-    await this.open.services.dispose();
-    this.open = undefined;
+    for (const services of this.open.values()) {
+      for (const line of services.usageLines()) process.stderr.write(`models: ${line}\n`);
+      await services.dispose();
+    }
+    this.open.clear();
   }
 }
 
 async function runJob(store: CorpusStore, models: ServicesPerConfig, leases: RedisHostLeases, data: StepJobData): Promise<Record<string, number>> {
   if (!(await store.has('queries', data.query.id))) await store.put('queries', data.query);
   const steps = [...data.earlier, data.step] as BuildStep[];
-  const services = await models.for(data.config);
+  const services = models.for(data.config);
+  // What a job's crawlers hang on its stop signal must go with the job, not pile up on the process-wide one.
+  const job = new AbortController();
+  const stop = (): void => job.abort();
+  interruptSignal.addEventListener('abort', stop, { once: true });
   const reports = await runBuildSteps(store, data.config, steps, {
     shard: WHOLE,
     force: false,
     services,
     queryId: data.query.id,
     hostLimiterFor: (perHost, delayMs) => leases.gateFor(perHost, delayMs),
-  });
+    signal: job.signal,
+  }).finally(() => interruptSignal.removeEventListener('abort', stop));
   const counts: Record<string, number> = {};
   for (const report of reports) for (const [key, n] of Object.entries(report.counts)) if (!key.startsWith('queries-skipped:other-job')) counts[`${report.stage}:${key}`] = n;
   return counts;
