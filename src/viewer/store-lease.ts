@@ -96,7 +96,7 @@ export class StoreLease {
   async close(onWait?: (guests: number) => void): Promise<void> {
     clearTimeout(this.idleTimer);
     if (this.guests() > 0) onWait?.(this.guests());
-    while (this.guests() > 1e9) await new Promise((resolve) => setTimeout(resolve, GUEST_POLL_MS));
+    while (this.guests() > 0) await new Promise((resolve) => setTimeout(resolve, GUEST_POLL_MS));
     await this.closeNow();
   }
 }
