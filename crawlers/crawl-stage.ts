@@ -139,11 +139,25 @@ export class CrawlStage implements Stage {
     await this.checkEveryHitSettled(hits, ctx.store, counts);
   }
 
-  /** A hit without a Fetch record (an interrupted crawl, a request Crawlee lost) leaves its query open for the next run. */
+  /**
+   * A hit without a Fetch record, or a stored page's image use with neither its image nor a Fetch
+   * for its URL (an interrupted crawl, a request Crawlee lost), leaves its query open for the next
+   * run, which asks for exactly those again.
+   */
   private async checkEveryHitSettled(hits: SearchHit[], store: CorpusStore, counts: StageCounts): Promise<void> {
     for (const hit of hits) {
-      const id = hit.kind === 'web' ? pageFetchIdOf(hit.url) : imageFetchIdOf(hit.url);
-      if (!(await store.has('fetches', id))) counts.fail(`${hit.kind}-hit-not-fetched: ${hit.url}`);
+      const fetch = await store.get('fetches', hit.kind === 'web' ? pageFetchIdOf(hit.url) : imageFetchIdOf(hit.url));
+      if (!fetch) {
+        counts.fail(`${hit.kind}-hit-not-fetched: ${hit.url}`);
+        continue;
+      }
+      if (hit.kind !== 'web' || !fetch.pageId) continue;
+      for (const occurrenceId of await store.related('page-occurrences', fetch.pageId)) {
+        const occurrence = await store.get('occurrences', occurrenceId);
+        if (occurrence && !occurrence.imageId && !(await store.has('fetches', imageFetchIdOf(occurrence.url)))) {
+          counts.fail(`image-not-fetched: ${occurrence.url}`);
+        }
+      }
     }
   }
 
