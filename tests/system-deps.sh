@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the tests need from Debian, installed when missing (npm runs this before `npm test`):
+# What the tests need from Debian, installed when missing (the first step of `npm test`):
 # Chromium for the --render and viewer browser tests (never a browser download), and redis-server
 # for the queue tests (tests/helpers/redis.ts starts its own on 127.0.0.1 at a free port).
 set -euo pipefail
