@@ -55,8 +55,10 @@ async function queriesIn(store: string): Promise<number> {
 
 test('a crawl and a build started beside `m2rag serve` succeed, the viewer answers throughout, and show and stats work meanwhile', async (t) => {
   const routes: Record<string, http.RequestListener> = {};
+  const requested = new Set<string>();
   for (const name of PHASES.flat()) {
     routes[`/A/${name}`] = async (_req, res) => {
+      requested.add(name);
       await new Promise((resolve) => setTimeout(resolve, ARTICLE_DELAY_MS));
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(await readFile(path.join(MIRROR, 'A', name)));
     };
@@ -114,7 +116,9 @@ test('a crawl and a build started beside `m2rag serve` succeed, the viewer answe
   poll = pollViewer(base);
   while ((await holder()) !== String(serve.pid)) await new Promise((resolve) => setTimeout(resolve, 50));
   const second = run('build', 1);
-  await new Promise((resolve) => setTimeout(resolve, 800));
+  // The build has opened the store (through the viewer) once it asks for its first article; its
+  // second comes an article delay later, so it is still writing through the viewer below.
+  while (!requested.has(PHASES[1]![0]!)) await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(await holder(), String(serve.pid), 'the viewer holds the store while the build writes through it');
   // No requests for longer than the viewer's idle close (1.5 s): it stays open for the build.
   statuses = await poll.stop();
