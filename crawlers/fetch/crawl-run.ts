@@ -3,27 +3,16 @@
 // bound, serving every query of the run. A query's crawl resolves once every request it asked for
 // (its pages, the meta-refresh targets they led to, their images and its auxiliary images) has its
 // outcome written; the store, not Crawlee's queue, is the state a resumed run starts from.
-import { RequestQueue, type Configuration } from '@crawlee/core';
-import type { Config } from '../../src/core/config.js';
+import { RequestQueue } from '@crawlee/core';
 import type { StageCounts } from '../../src/core/stage.js';
-import type { CorpusStore, SearchHit } from '../../storage/index.js';
-import type { RobotsCache } from '../net/robots.js';
-import type { SafeFetchOptions } from '../net/safe-http.js';
-import type { UrlPolicy } from '../net/url-policy.js';
+import type { SearchHit } from '../../storage/index.js';
 import { ImageCrawler, type ImageUse } from './image-crawler.js';
 import { sizeHeapForMemory } from './heap-sizing.js';
+import type { CrawlEnv } from './crawlee-options.js';
 import { PageCrawler } from './page-crawler.js';
 import { QueryTracker } from './query-tracker.js';
 
-export interface CrawlRunEnv {
-  store: CorpusStore;
-  config: Config['crawl'];
-  crawleeConfig: Configuration;
-  fetchOptions: SafeFetchOptions;
-  policy: UrlPolicy;
-  robots?: RobotsCache;
-  chromiumPath?: string;
-}
+export type CrawlRunEnv = CrawlEnv;
 
 export class CrawlRun {
   private readonly tracker = new QueryTracker();

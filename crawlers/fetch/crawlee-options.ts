@@ -3,9 +3,24 @@
 // lowers it near `crawl.memoryMbytes` or a busy CPU), retries with backoff for what may pass on
 // another attempt, and one final-failure callback with the outcome to record.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Request, RequestQueue } from '@crawlee/core';
+import type { Configuration, Request, RequestQueue } from '@crawlee/core';
 import type { Config } from '../../src/core/config.js';
+import type { CorpusStore } from '../../storage/index.js';
+import type { RobotsCache } from '../net/robots.js';
+import type { SafeFetchOptions } from '../net/safe-http.js';
+import type { UrlPolicy } from '../net/url-policy.js';
 import { failureOf } from './failure.js';
+
+/** What a crawl run hands its crawlers: the store, the settings, and the one client, policy and robots cache they share. */
+export interface CrawlEnv {
+  store: CorpusStore;
+  config: Config['crawl'];
+  crawleeConfig: Configuration;
+  fetchOptions: SafeFetchOptions;
+  policy: UrlPolicy;
+  robots?: RobotsCache;
+  chromiumPath?: string;
+}
 
 /** What a request that Crawlee gave up on is recorded with. */
 export interface FinalFailure {

@@ -5,16 +5,12 @@
 // wait for, or reuse, its outcome) and once across runs (a stored image, or a final failure, is
 // reused). The type is sniffed from the bytes; the sha256 of the bytes is the Image id. One atomic
 // batch writes the Fetch record, the Image and its blob, and every waiting use's occurrence link.
-import { HttpCrawler, type Configuration, type RequestQueue } from '@crawlee/cheerio';
-import type { Config } from '../../src/core/config.js';
-import { imageFetchIdOf, sha256Hex, type CorpusStore, type Fetch, type Image, type Occurrence, type SearchHit, type StoreBatch } from '../../storage/index.js';
+import { HttpCrawler, type RequestQueue } from '@crawlee/cheerio';
+import { imageFetchIdOf, sha256Hex, type Fetch, type Image, type Occurrence, type SearchHit, type StoreBatch } from '../../storage/index.js';
 import type { StageCounts } from '../../src/core/stage.js';
 import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
-import type { RobotsCache } from '../net/robots.js';
-import type { SafeFetchOptions } from '../net/safe-http.js';
 import { sniffImageType } from '../net/sniff.js';
-import type { UrlPolicy } from '../net/url-policy.js';
-import { sharedCrawleeOptions } from './crawlee-options.js';
+import { sharedCrawleeOptions, type CrawlEnv } from './crawlee-options.js';
 import { isTransient, settleFailure } from './failure.js';
 import { HostFeeder } from './host-feeder.js';
 import type { QueryTracker } from './query-tracker.js';
@@ -43,13 +39,7 @@ export interface Outcome extends Settled {
   bytes?: Buffer;
 }
 
-export interface ImageCrawlEnv {
-  store: CorpusStore;
-  config: Config['crawl'];
-  crawleeConfig: Configuration;
-  fetchOptions: SafeFetchOptions;
-  policy: UrlPolicy;
-  robots?: RobotsCache;
+export interface ImageCrawlEnv extends Omit<CrawlEnv, 'chromiumPath'> {
   tracker: QueryTracker;
 }
 

@@ -4,17 +4,13 @@
 // concurrency, retries and parsing; requests carry their query and hit in `userData`. What a page
 // brings is stored by PageStore; its images go to the image crawler as soon as the page is stored.
 // An attempt Crawlee gave up on (its handler timed out) writes nothing.
-import { CheerioCrawler, type Configuration, type RequestQueue, type Request, type RequestOptions } from '@crawlee/cheerio';
+import { CheerioCrawler, type RequestQueue, type Request, type RequestOptions } from '@crawlee/cheerio';
 import type { CheerioAPI } from 'cheerio';
 import type { PlaywrightCrawler } from '@crawlee/playwright';
-import type { Config } from '../../src/core/config.js';
 import type { StageCounts } from '../../src/core/stage.js';
-import { pageFetchIdOf, type CorpusStore, type Fetch, type SearchHit } from '../../storage/index.js';
+import { pageFetchIdOf, type Fetch, type SearchHit } from '../../storage/index.js';
 import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
-import type { RobotsCache } from '../net/robots.js';
-import type { SafeFetchOptions } from '../net/safe-http.js';
-import type { UrlPolicy } from '../net/url-policy.js';
-import { sharedCrawleeOptions, type FinalFailure } from './crawlee-options.js';
+import { sharedCrawleeOptions, type CrawlEnv, type FinalFailure } from './crawlee-options.js';
 import type { FetchedPage, PageRequestData } from './fetched-page.js';
 import { HostFeeder } from './host-feeder.js';
 import type { ImageCrawler, ImageUse } from './image-crawler.js';
@@ -23,14 +19,7 @@ import type { QueryTracker } from './query-tracker.js';
 import { refusalOf } from './refusal.js';
 import { validatorsOf } from './validators.js';
 
-export interface PageCrawlEnv {
-  store: CorpusStore;
-  config: Config['crawl'];
-  crawleeConfig: Configuration;
-  fetchOptions: SafeFetchOptions;
-  policy: UrlPolicy;
-  robots?: RobotsCache;
-  chromiumPath?: string;
+export interface PageCrawlEnv extends CrawlEnv {
   tracker: QueryTracker;
   images: ImageCrawler;
 }
