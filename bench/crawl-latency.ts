@@ -6,8 +6,9 @@
 // The busiest host's floor is that host's own requests (its Fetch records and robots.txt) × latency /
 // perDomainConcurrency: no schedule can beat it, and with uneven pages it is above the bound. The
 // load average is reported because the machine may be shared.
-//   node --import tsx bench/crawl-latency.ts [--scale 1] [--latency-ms 250] [--hosts 20] [--concurrency N]
-// (`--concurrency` passes `--concurrency N` to the crawl; without it the default holds.)
+//   node --import tsx bench/crawl-latency.ts [--scale 1] [--latency-ms 250] [--hosts 20] [--concurrency N] [--cpu-prof DIR]
+// (`--concurrency` passes `--concurrency N` to the crawl; without it the default holds. `--cpu-prof`
+// writes the crawl's V8 CPU profile to DIR.)
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,7 @@ const scale = arg('scale', 1);
 const latencyMs = arg('latency-ms', 250);
 const hostCount = arg('hosts', 20);
 const concurrency = arg('concurrency', 0);
+const profileDir = process.argv.includes('--cpu-prof') ? process.argv[process.argv.indexOf('--cpu-prof') + 1] : undefined;
 const QUERIES = 60 * scale;
 const PAGES_PER_QUERY = 10;
 const PER_HOST = 4; // crawl.perDomainConcurrency's default, which the run keeps
@@ -41,7 +43,7 @@ try {
   await writeFile(queries, lines.join('\n') + '\n');
   const store = path.join(work, 'store');
   const loadBefore = os.loadavg()[0]!;
-  const run = await measure(['bin/m2rag.js', '--store', store, 'crawl', '--queries', queries, '--search', 'seeds', '--aux-images', '0', '--allow-private', ...(concurrency > 0 ? ['--concurrency', String(concurrency)] : [])]);
+  const run = await measure([...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), 'bin/m2rag.js', '--store', store, 'crawl', '--queries', queries, '--search', 'seeds', '--aux-images', '0', '--allow-private', ...(concurrency > 0 ? ['--concurrency', String(concurrency)] : [])]);
   if (run.code !== 0) throw new Error(`m2rag crawl failed (${run.code}): ${run.stderr}`);
   const db = await CorpusStore.open(store);
   let pages = 0;
@@ -65,6 +67,7 @@ try {
         requests,
         pages,
         seconds: Number(run.seconds.toFixed(1)),
+        cpuSeconds: Number(run.cpuSeconds.toFixed(1)),
         boundSeconds: Number(boundSeconds.toFixed(1)),
         ratioToBound: Number((run.seconds / boundSeconds).toFixed(2)),
         busiestHostRequests: busiestHost,

@@ -43,13 +43,29 @@ export async function serveHosts(hostCount: number, latencyMs: number): Promise<
   return { hosts, requests: () => requests, close: () => servers.forEach((s) => s.close()) };
 }
 
-/** The queries file's lines: page j on host j mod hosts, article j mod articles, copy j div articles (so every page URL is distinct). */
+/**
+ * The queries file's lines: page j is article j mod articles under the prefix /c<j div articles>/
+ * (so every page URL is distinct). The bound assumes the hosts share the requests evenly, so pages
+ * are placed largest first, each on the host that then has the fewest requests (the page and the
+ * image URLs it adds to that host). Round-robin placement left the busiest host 1.4× the mean (its
+ * floor above 1.5× the bound), because the articles' image counts differ tenfold.
+ */
 export async function latencyQueryLines(hosts: readonly string[], queries: number, pagesPerQuery: number): Promise<string[]> {
-  const articles: string[] = [];
+  const articles: Array<{ name: string; images: string[] }> = [];
   for (const name of (await readdir(path.join(MIRROR, 'A'))).sort()) {
     const html = await readFile(path.join(MIRROR, 'A', name), 'utf8');
-    if (!/http-equiv="refresh"/i.test(html)) articles.push(name);
+    if (!/http-equiv="refresh"/i.test(html)) articles.push({ name, images: [...new Set([...html.matchAll(/<img[^>]*\ssrc="([^"]+)"/g)].map((m) => m[1]!))] });
   }
-  const pageUrl = (j: number): string => `${hosts[j % hosts.length]}/c${Math.floor(j / articles.length)}/A/${encodeURIComponent(articles[j % articles.length]!)}`;
-  return Array.from({ length: queries }, (_, q) => JSON.stringify({ query: `latency query ${q}`, urls: Array.from({ length: pagesPerQuery }, (_, k) => pageUrl(q * pagesPerQuery + k)) }));
+  const pages = Array.from({ length: queries * pagesPerQuery }, (_, j) => ({ article: articles[j % articles.length]!, copy: Math.floor(j / articles.length), host: 0 }));
+  const load = hosts.map(() => 0);
+  const imagesOn = hosts.map(() => new Set<string>());
+  for (const page of [...pages].sort((a, b) => b.article.images.length - a.article.images.length)) {
+    const added = (h: number): string[] => page.article.images.map((src) => `${page.copy}/${src}`).filter((key) => !imagesOn[h]!.has(key));
+    const after = hosts.map((_, h) => load[h]! + 1 + added(h).length);
+    page.host = after.indexOf(Math.min(...after));
+    for (const key of added(page.host)) imagesOn[page.host]!.add(key);
+    load[page.host] = after[page.host]!;
+  }
+  const pageUrl = ({ article, copy, host }: (typeof pages)[number]): string => `${hosts[host]}/c${copy}/A/${encodeURIComponent(article.name)}`;
+  return Array.from({ length: queries }, (_, q) => JSON.stringify({ query: `latency query ${q}`, urls: pages.slice(q * pagesPerQuery, (q + 1) * pagesPerQuery).map(pageUrl) }));
 }

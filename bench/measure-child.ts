@@ -9,7 +9,12 @@ export interface ChildMeasure {
   stderr: string;
   seconds: number;
   peakRssMb: number;
+  /** User + system CPU seconds, as last sampled (to within the 100 ms sampling interval). */
+  cpuSeconds: number;
 }
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
 
 export function measureChild(args: string[], options: { cwd: string; env?: Record<string, string | undefined>; onSpawn?: (child: ChildProcess) => void }): Promise<ChildMeasure> {
   return new Promise((resolve) => {
@@ -19,19 +24,23 @@ export function measureChild(args: string[], options: { cwd: string; env?: Recor
     let stdout = '';
     let stderr = '';
     let peakKb = 0;
+    let cpuTicks = 0;
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const sampler = setInterval(async () => {
       try {
         const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
         peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+        // The fields after the command name (which may hold spaces) in parentheses: utime and stime are the 12th and 13th.
+        const fields = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+        cpuTicks = Number(fields[11]) + Number(fields[12]);
       } catch {
         // the child has exited
       }
     }, 100);
     child.on('close', (code) => {
       clearInterval(sampler);
-      resolve({ code: code ?? -1, stdout, stderr, seconds: (performance.now() - started) / 1000, peakRssMb: Math.round(peakKb / 1024) });
+      resolve({ code: code ?? -1, stdout, stderr, seconds: (performance.now() - started) / 1000, peakRssMb: Math.round(peakKb / 1024), cpuSeconds: cpuTicks / TICKS_PER_SECOND });
     });
   });
 }

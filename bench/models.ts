@@ -17,6 +17,7 @@ import { PaddleOcr } from '../src/models/paddle-ocr.js';
 import { evaluateTextToImage, readCaptions } from '../scorers/retrieval-eval.js';
 import { OcrTextImageEmbedder } from '../src/models/ocr-text-embedder.js';
 import { writeTinyClip } from '../tests/helpers/tiny-clip.js';
+import { timed } from './timing.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CORPORA = path.resolve(ROOT, '../shared/corpora');
@@ -37,17 +38,6 @@ const threads = Number(args.threads);
 async function files(dir: string, accept: RegExp, n: number): Promise<Buffer[]> {
   const names = (await readdir(dir)).filter((name) => accept.test(name)).sort().slice(0, n);
   return Promise.all(names.map((name) => readFile(path.join(dir, name))));
-}
-
-async function timed<T>(label: string, items: number, unit: string, work: () => Promise<T>): Promise<T> {
-  const cpuStart = process.cpuUsage();
-  const start = performance.now();
-  const result = await work();
-  const seconds = (performance.now() - start) / 1000;
-  const cpu = process.cpuUsage(cpuStart);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  console.log(`${label}: ${items} ${unit} in ${seconds.toFixed(2)} s wall = ${(items / seconds).toFixed(2)} ${unit}/s; ${((cpuSeconds / items) * 1000).toFixed(1)} ms CPU per item`);
-  return result;
 }
 
 const mirror = await files(MIRROR_IMAGES, /\.(jpe?g|png)$/i, count);

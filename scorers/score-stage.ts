@@ -43,12 +43,6 @@ async function judge(model: ChatModel, messages: Parameters<ChatModel['chat']>[0
   }
 }
 
-async function embedAll(models: Models, texts: string[]): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (let i = 0; i < texts.length; i += 32) out.push(...(await models.textEmbedder.embedTexts(texts.slice(i, i + 32))));
-  return out;
-}
-
 /** Image processing's layout score is about 0–10 (it can go below 0 for decoration): clamped onto 0–10. */
 function layoutOnTen(layout: number | undefined): number | undefined {
   if (layout === undefined || !Number.isFinite(layout)) return undefined;
@@ -74,7 +68,8 @@ export async function scoreChunks(query: Query, chunks: Chunk[], models: Models,
   for (const chunk of chunks) bm25.add(chunk.id, chunk.text);
   const raw = new Map(bm25.search(query.query, chunks.length).map((hit) => [hit.id, hit.score]));
   const bestRaw = Math.max(0, ...raw.values());
-  const [queryVector, ...chunkVectors] = await embedAll(models, [query.query, ...chunks.map((c) => c.text)]);
+  // One call for all the chunks: the embedder batches them by length and spreads the batches over its threads.
+  const [queryVector, ...chunkVectors] = await models.textEmbedder.embedTexts([query.query, ...chunks.map((c) => c.text)]);
   return chunks.map((chunk, i): Draft => {
     const lexical = bm25ToScore(raw.get(chunk.id) ?? 0, bestRaw, termCoverage(query.query, chunk.text));
     const semantic = cosineToScore(dot(queryVector!, chunkVectors[i]!));
@@ -114,7 +109,7 @@ export async function scoreImages(store: CorpusStore, query: Query, images: Imag
     );
   }
   const descriptionTexts = images.map((e) => e.description?.text ?? '');
-  const [queryVector, ...vectors] = await embedAll(models, [query.query, ...descriptionTexts, ...contexts]);
+  const [queryVector, ...vectors] = await models.textEmbedder.embedTexts([query.query, ...descriptionTexts, ...contexts]);
   let clip: number[] | undefined;
   if (models.imageEmbedder) {
     const bytes = await Promise.all(images.map((e) => store.imageBytes(e.image, { prefer: 'thumbnail' })));
@@ -162,6 +157,9 @@ export function createScoreStage(): Stage<ModelServices> {
         storedScores.set(score.queryId, ids);
       }
     },
+    // A query's scores rest only on its own elements and the descriptions loaded at setup, so model
+    // replies of several queries may be awaited at once; the embedded scorer's work is CPU, one query at a time.
+    queryConcurrency: (ctx) => (models?.llm || models?.vision ? ctx.config.models.concurrency : 1),
     settingsOf(ctx) {
       const named = (m?: { provider: string; model: string }) => (m ? `${m.provider}:${m.model}` : null);
       return { score: ctx.config.score, llm: named(models?.llm), vision: named(models?.vision), textEmbedder: named(models?.textEmbedder), imageEmbedder: named(models?.imageEmbedder) };
@@ -178,8 +176,8 @@ export function createScoreStage(): Stage<ModelServices> {
       }
       if (elements.images.length === 0) add('queries-without-kept-images');
       const at = new Date().toISOString();
-      const chunkDrafts = await scoreChunks(query, elements.chunks, models!, at);
-      const imageDrafts = await scoreImages(ctx.store, query, elements.images, models!, at);
+      // At once, so the image texts' batches keep the embedder's threads busy while the chunks' last ones run.
+      const [chunkDrafts, imageDrafts] = await Promise.all([scoreChunks(query, elements.chunks, models!, at), scoreImages(ctx.store, query, elements.images, models!, at)]);
       const pageOfChunk = new Map(elements.chunks.map((c) => [c.id, c.pageId]));
       const pageOfImage = new Map(elements.images.map((e) => [e.image.id, e.pageId]));
       const toCandidate = (pageOf: Map<string, string | undefined>) => (d: Draft): Candidate => ({

@@ -1,7 +1,6 @@
 // The `--render` crawler: Crawlee's PlaywrightCrawler on the system Chromium, with the same queue,
 // retries and per-page logic as the HTTP crawler, and our address policy on every request the
 // browser routes (redirect hops inside the browser are checked after the fact).
-import * as cheerio from 'cheerio';
 import { PlaywrightCrawler } from '@crawlee/playwright';
 import type { Configuration, Request } from '@crawlee/core';
 import { chromium, type Route } from 'playwright-core';
@@ -49,7 +48,6 @@ export function createBrowserCrawler(
           status: response?.status() ?? 0,
           finalUrl: page.url(),
           contentType: (response?.headers()['content-type'] ?? 'text/html').split(';')[0]!.trim(),
-          $: cheerio.load(html),
           body: html,
           rendered: true,
           attempts: request.retryCount + 1,

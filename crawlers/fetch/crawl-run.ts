@@ -6,16 +6,19 @@
 import { RequestQueue } from '@crawlee/core';
 import type { StageCounts } from '../../src/core/stage.js';
 import type { SearchHit } from '../../storage/index.js';
+import { HostFeeder } from './host-feeder.js';
 import { ImageCrawler, type ImageUse } from './image-crawler.js';
 import { sizeHeapForMemory } from './heap-sizing.js';
 import type { CrawlEnv } from './crawlee-options.js';
 import { PageCrawler } from './page-crawler.js';
+import { PageParsePool } from './page-parse-pool.js';
 import { QueryTracker } from './query-tracker.js';
 
 export type CrawlRunEnv = CrawlEnv;
 
 export class CrawlRun {
   private readonly tracker = new QueryTracker();
+  private readonly parser: PageParsePool;
   private readonly images: ImageCrawler;
   private readonly pages: PageCrawler;
   private queues: RequestQueue[] = [];
@@ -24,8 +27,11 @@ export class CrawlRun {
   private restoreHeapSizing?: () => void;
 
   constructor(private readonly env: CrawlRunEnv) {
-    this.images = new ImageCrawler({ ...env, tracker: this.tracker });
-    this.pages = new PageCrawler({ ...env, tracker: this.tracker, images: this.images });
+    this.parser = new PageParsePool(env.config.requestTimeoutSecs * 1000);
+    // One feeder for both crawlers: a host's politeness slots are shared by its pages and images.
+    const feeder = new HostFeeder(env.config.perDomainConcurrency + 2);
+    this.images = new ImageCrawler({ ...env, tracker: this.tracker, feeder });
+    this.pages = new PageCrawler({ ...env, tracker: this.tracker, images: this.images, feeder, parser: this.parser });
   }
 
   /** Starts both crawlers; they wait for requests until `close()`. An abort stops them and ends every query's wait. */
@@ -51,6 +57,7 @@ export class CrawlRun {
     for (const stop of this.stops) stop('the crawl stage is done');
     await Promise.all(this.running);
     await Promise.all(this.queues.map((queue) => queue.drop()));
+    await this.parser.close();
     this.restoreHeapSizing?.();
   }
 

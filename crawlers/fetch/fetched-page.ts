@@ -1,5 +1,5 @@
-// What the HTTP and the browser crawler hand the per-page logic: one fetched request, already parsed.
-import type { CheerioAPI } from 'cheerio';
+// What the HTTP and the browser crawler hand the per-page logic: one fetched request with its text,
+// parsed by the per-page logic once it passed the checks on bytes (crawlers/fetch/html.ts).
 import type { Request, RequestOptions } from '@crawlee/core';
 
 export interface PageRequestData {
@@ -14,10 +14,8 @@ export interface FetchedPage {
   status: number;
   finalUrl: string;
   contentType: string;
-  /** The parsed DOM (Crawlee's own parse for HTTP pages, so nothing is parsed twice). */
-  $: CheerioAPI;
-  /** The response text as decoded, when the crawler has it (for the checks on bytes that are not text). */
-  body?: string;
+  /** The response text as decoded (the browser's serialized DOM for a rendered page). */
+  body: string;
   /** The response's ETag and Last-Modified, kept on the Page for `m2rag refresh`'s conditional requests. */
   validators?: { etag?: string; lastModified?: string };
   rendered: boolean;

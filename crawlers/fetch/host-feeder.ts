@@ -1,4 +1,4 @@
-// Feeds a crawler's queue host by host: at most `perHost` requests of one host are in the queue or
+// Feeds the crawlers' queues host by host: at most `perHost` requests of one host are in a queue or
 // in flight at a time, the rest wait here in order. A crawler slot whose request waits for its
 // host's politeness slot (crawlers/net/host-limiter.ts) is a slot lost to the other hosts; with one
 // host's requests spread thin in the queue, one image-heavy page can no longer take every slot.

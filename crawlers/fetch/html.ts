@@ -1,5 +1,6 @@
-// What the crawler reads from a page's HTML besides its images: meta-refresh redirects and the
-// canonical URL.
+// What the crawler reads from a page's HTML besides its images: its DOM, meta-refresh redirects and
+// the canonical URL.
+import * as cheerio from 'cheerio';
 import type { CheerioAPI } from 'cheerio';
 import { resolveHttpUrl } from '../../src/core/markup/page-images.js';
 
@@ -9,6 +10,15 @@ const MAX_REFRESH_DELAY_SECONDS = 10;
 /** A URL from an attribute, which meta-refresh content may wrap in quotes. */
 function resolveHttp(raw: string, base: string): string | undefined {
   return resolveHttpUrl(raw.trim().replace(/^['"]|['"]$/g, ''), base);
+}
+
+/**
+ * The page's DOM, parsed once by htmlparser2 (Crawlee's CheerioCrawler parses every page twice, once
+ * for a DOM we never read) and serialized back the same way, so the stored HTML keeps the page's own
+ * markup rather than a parse5 rewrite of it.
+ */
+export function parseHtml(body: string): CheerioAPI {
+  return cheerio.load(body, { _useHtmlParser2: true } as Parameters<typeof cheerio.load>[1]);
 }
 
 /** The target of `<meta http-equiv="refresh" content="0;url=...">`, if the page is such a redirect. */

@@ -12,7 +12,7 @@ import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
 import { sniffImageType } from '../net/sniff.js';
 import { sharedCrawleeOptions, type CrawlEnv } from './crawlee-options.js';
 import { isTransient, settleFailure } from './failure.js';
-import { HostFeeder } from './host-feeder.js';
+import type { HostFeeder } from './host-feeder.js';
 import type { QueryTracker } from './query-tracker.js';
 import { refusalOf } from './refusal.js';
 import { validatorsOf } from './validators.js';
@@ -41,6 +41,7 @@ export interface Outcome extends Settled {
 
 export interface ImageCrawlEnv extends Omit<CrawlEnv, 'chromiumPath'> {
   tracker: QueryTracker;
+  feeder: HostFeeder;
 }
 
 const IMAGE_ACCEPT = 'image/avif,image/webp,image/apng,image/*,*/*;q=0.8';
@@ -55,13 +56,10 @@ export class ImageCrawler {
    */
   private readonly done = new Map<string, { settled: Settled; written?: Promise<void> }>();
   private queue?: RequestQueue;
-  private readonly feeder: HostFeeder;
   /** Ids of the images this run stored (or is storing). */
   private readonly storedImages = new Set<string>();
 
-  constructor(private readonly env: ImageCrawlEnv) {
-    this.feeder = new HostFeeder(2 * env.config.perDomainConcurrency);
-  }
+  constructor(private readonly env: ImageCrawlEnv) {}
 
   /** The crawler on its own queue; it waits for requests until stopped. */
   create(queue: RequestQueue) {
@@ -118,7 +116,7 @@ export class ImageCrawler {
     try {
       const prior = await this.priorOutcome(url);
       if (prior) await this.finish(url, prior);
-      else await this.feeder.offer(url, url, () => this.queue!.addRequests([{ url, uniqueKey: url, headers: { accept: IMAGE_ACCEPT } }]).then(() => undefined, (error: Error) => this.queueFailed(url, error)));
+      else await this.env.feeder.offer(url, url, () => this.queue!.addRequests([{ url, uniqueKey: url, headers: { accept: IMAGE_ACCEPT } }]).then(() => undefined, (error: Error) => this.queueFailed(url, error)));
     } catch (error) {
       await this.queueFailed(url, error as Error);
     }
@@ -170,7 +168,7 @@ export class ImageCrawler {
   private async finish(url: string, outcome: Outcome): Promise<void> {
     const uses = this.waiting.get(url) ?? [];
     this.waiting.delete(url);
-    this.feeder.release(url);
+    this.env.feeder.release(url);
     const entry: { settled: Settled; written?: Promise<void> } = { settled: { imageId: outcome.imageId, reason: outcome.reason, retryLater: outcome.retryLater } };
     entry.written = this.write(url, outcome, uses).finally(() => delete entry.written);
     this.done.set(url, entry);

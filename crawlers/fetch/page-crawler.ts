@@ -4,24 +4,35 @@
 // concurrency, retries and parsing; requests carry their query and hit in `userData`. What a page
 // brings is stored by PageStore; its images go to the image crawler as soon as the page is stored.
 // An attempt Crawlee gave up on (its handler timed out) writes nothing.
-import { CheerioCrawler, type RequestQueue, type Request, type RequestOptions } from '@crawlee/cheerio';
-import type { CheerioAPI } from 'cheerio';
-import type { PlaywrightCrawler } from '@crawlee/playwright';
+import { HttpCrawler, type RequestQueue, type Request, type RequestOptions } from '@crawlee/cheerio';
+import type { BasicCrawler } from '@crawlee/cheerio';
 import type { StageCounts } from '../../src/core/stage.js';
 import { pageFetchIdOf, type Fetch, type SearchHit } from '../../storage/index.js';
 import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
 import { sharedCrawleeOptions, type CrawlEnv, type FinalFailure } from './crawlee-options.js';
 import type { FetchedPage, PageRequestData } from './fetched-page.js';
-import { HostFeeder } from './host-feeder.js';
+import type { HostFeeder } from './host-feeder.js';
 import type { ImageCrawler, ImageUse } from './image-crawler.js';
+import type { PageParsePool } from './page-parse-pool.js';
 import { PageStore, type Attempt } from './page-store.js';
 import type { QueryTracker } from './query-tracker.js';
 import { refusalOf } from './refusal.js';
 import { validatorsOf } from './validators.js';
 
+/**
+ * How to decode a page's bytes: Crawlee passes through the charsets Node decodes itself (utf-8,
+ * latin1, utf-16le, ascii) and re-encodes any other one it knows to UTF-8; hex and base64 are no
+ * page's charset.
+ */
+function textEncodingOf(encoding: string): BufferEncoding {
+  return Buffer.isEncoding(encoding) && !/^(hex|base64|base64url)$/i.test(encoding) ? encoding : 'utf8';
+}
+
 export interface PageCrawlEnv extends CrawlEnv {
   tracker: QueryTracker;
   images: ImageCrawler;
+  feeder: HostFeeder;
+  parser: PageParsePool;
 }
 
 export class PageCrawler {
@@ -29,15 +40,13 @@ export class PageCrawler {
   private queue?: RequestQueue;
   /** The attempt in progress for each request, by unique key. */
   private readonly attempts = new Map<string, Attempt>();
-  private readonly feeder: HostFeeder;
 
   constructor(private readonly env: PageCrawlEnv) {
     this.pages = new PageStore(env);
-    this.feeder = new HostFeeder(2 * env.config.perDomainConcurrency);
   }
 
   /** The crawler on its queue: the HTTP crawler, or the browser crawler for `--render` (so plain crawls never load Playwright). */
-  async create(queue: RequestQueue): Promise<CheerioCrawler | PlaywrightCrawler> {
+  async create(queue: RequestQueue): Promise<Pick<BasicCrawler, 'run' | 'stop'>> {
     this.queue = queue;
     // A page in flight holds its DOM, an image only its bytes: pages get half the width.
     const common = sharedCrawleeOptions(this.env.config, queue, Math.max(1, Math.ceil(this.env.config.concurrency / 2)), {
@@ -48,21 +57,21 @@ export class PageCrawler {
       const { createBrowserCrawler } = await import('./browser-crawler.js');
       return createBrowserCrawler(common, this.env, (page) => this.handle(page));
     }
-    return new CheerioCrawler(
+    // Crawlee's HTTP crawler, not its CheerioCrawler: that one parses every page twice, and the
+    // per-page logic parses it once, only after the checks on its bytes.
+    return new HttpCrawler(
       {
         ...common,
         httpClient: new SafeCrawleeHttpClient({ ...this.env.fetchOptions, maxBytes: this.env.config.maxPageBytes }),
         additionalMimeTypes: ['application/xhtml+xml'],
-        requestHandler: async ({ request, response, $, body, contentType, addRequests }) => {
+        requestHandler: async ({ request, response, body, contentType, addRequests }) => {
           await this.handle({
-            body: typeof body === 'string' ? body : body.toString('utf8'),
+            body: typeof body === 'string' ? body : body.toString(textEncodingOf(contentType.encoding)),
             request: request as Request<PageRequestData>,
             status: response.statusCode ?? 0,
             finalUrl: request.loadedUrl ?? request.url,
             contentType: contentType.type,
             validators: validatorsOf(response.headers),
-            // The same cheerio package, typed once through its CommonJS and once through its ESM entry.
-            $: $ as unknown as CheerioAPI,
             rendered: false,
             attempts: request.retryCount + 1,
             enqueue: async (next) => void (await addRequests([next])),
@@ -81,12 +90,12 @@ export class PageCrawler {
     const toFetch = requests.filter((request): request is RequestOptions<PageRequestData> => request !== undefined);
     tracker.add(queryId, toFetch.length);
     for (const request of toFetch) {
-      await this.feeder.offer(request.uniqueKey!, request.url, () =>
+      await this.env.feeder.offer(request.uniqueKey!, request.url, () =>
         this.queue!.addRequests([request]).then(
           () => undefined,
           (error: Error) => {
             counts.fail(`page-queue: ${error.message}`);
-            this.feeder.release(request.uniqueKey!);
+            this.env.feeder.release(request.uniqueKey!);
             tracker.settle(queryId);
           },
         ),
@@ -131,7 +140,7 @@ export class PageCrawler {
     try {
       if (counts) await this.pages.unstored(counts, data, request.url, { ...failure, at: new Date().toISOString() });
     } finally {
-      this.feeder.release(request.uniqueKey);
+      this.env.feeder.release(request.uniqueKey);
       this.env.tracker.settle(data.queryId);
     }
   }
@@ -146,7 +155,7 @@ export class PageCrawler {
     const uses = await this.pages.store(queryId, counts, page, attempt);
     if (attempt.abandoned) return;
     this.attempts.delete(page.request.uniqueKey);
-    this.feeder.release(page.request.uniqueKey);
+    this.env.feeder.release(page.request.uniqueKey);
     this.want(uses);
     this.env.tracker.settle(queryId);
   }

@@ -30,17 +30,17 @@ function walk(root: AnyNode, cap: number): { depth: number; links: Element[] } {
   return { depth, links };
 }
 
-/**
- * Checks a fetched page against the caps (`body` is the decoded response text, when the crawler has
- * it). Links past the cap lose their href, in place.
- */
-export function checkPage($: CheerioAPI, body: string | undefined, limits: PageLimits): PageCheck {
-  if (body !== undefined) {
-    const binary = binaryContentReason(body);
-    if (binary) return { skip: `binary: ${binary}` };
-    const bytes = Buffer.byteLength(body);
-    if (bytes > limits.maxHtmlBytes) return { skip: `too-large-html: ${bytes} bytes > ${limits.maxHtmlBytes}` };
-  }
+/** Checks a fetched page's decoded text against the caps before it is parsed: binary bytes and size skip it. */
+export function checkBody(body: string, limits: PageLimits): string | undefined {
+  const binary = binaryContentReason(body);
+  if (binary) return `binary: ${binary}`;
+  const bytes = Buffer.byteLength(body);
+  if (bytes > limits.maxHtmlBytes) return `too-large-html: ${bytes} bytes > ${limits.maxHtmlBytes}`;
+  return undefined;
+}
+
+/** Checks a parsed page against the caps on its DOM. Links past the cap lose their href, in place. */
+export function checkDom($: CheerioAPI, limits: PageLimits): PageCheck {
   const { depth, links } = walk($.root()[0]!, limits.maxDomDepth);
   if (depth > limits.maxDomDepth) return { skip: `too-deep: DOM nesting over ${limits.maxDomDepth}` };
   const truncated: string[] = [];
@@ -49,4 +49,10 @@ export function checkPage($: CheerioAPI, body: string | undefined, limits: PageL
     truncated.push(`${links.length - limits.maxLinks} links past the cap of ${limits.maxLinks}`);
   }
   return { truncated };
+}
+
+/** Both checks, for a page a crawler has parsed already. */
+export function checkPage($: CheerioAPI, body: string, limits: PageLimits): PageCheck {
+  const skip = checkBody(body, limits);
+  return skip !== undefined ? { skip } : checkDom($, limits);
 }

@@ -4,19 +4,18 @@
 // `crawl.limits` a page is skipped or truncated, as its Fetch says. The page's images are not
 // fetched here: its occurrences come back as image uses for the image crawler, so the page's slot
 // is free as soon as its HTML is stored.
-import type { CheerioAPI } from 'cheerio';
 import type { Config } from '../../src/core/config.js';
 import { StageCounts } from '../../src/core/stage.js';
 import { pageFetchIdOf, pageIdOf, type CorpusStore, type Fetch, type Occurrence, type StoreBatch } from '../../storage/index.js';
-import { findPageImages, pageOccurrenceOf } from '../../src/core/markup/page-images.js';
+import { pageOccurrenceOf } from '../../src/core/markup/page-images.js';
 import type { RobotsCache } from '../net/robots.js';
 import type { UrlPolicy } from '../net/url-policy.js';
 import { replayCounts } from '../counts.js';
 import { settleFailure } from './failure.js';
-import { canonicalUrlOf, metaRefreshTarget } from './html.js';
 import type { FetchedPage, PageRequestData } from './fetched-page.js';
 import type { ImageUse } from './image-crawler.js';
-import { checkPage } from './page-limits.js';
+import type { ParsedPage } from './page-parse.js';
+import type { PageParsePool } from './page-parse-pool.js';
 import type { QueryTracker } from './query-tracker.js';
 import { refusalOf, type Refusal } from './refusal.js';
 
@@ -31,6 +30,7 @@ export interface PageStoreEnv {
   policy: UrlPolicy;
   robots?: RobotsCache;
   tracker: QueryTracker;
+  parser: PageParsePool;
 }
 
 type FetchFields = Omit<Fetch, 'id' | 'url' | 'kind'>;
@@ -59,15 +59,14 @@ export class PageStore {
     const base = { httpStatus: page.status, contentType: page.contentType, finalUrl: page.finalUrl, attempts: page.attempts, at };
     if (page.status >= 400 || page.status === 0) return this.unstored(counts, data, url, { ...base, outcome: 'failed', reason: `http-${page.status}` });
     if (!/html/i.test(page.contentType)) return this.unstored(counts, data, url, { ...base, outcome: 'skipped', reason: `not-html: ${page.contentType}` });
-    const $ = page.$;
-    const check = checkPage($, page.body, this.env.config.limits);
-    if (check.skip !== undefined) return this.unstored(counts, data, url, { ...base, outcome: 'skipped', reason: check.skip });
-    const refresh = metaRefreshTarget($, page.finalUrl);
-    if (refresh) {
-      await this.followRefresh(counts, page, data, refresh, base);
+    const parsed = await this.env.parser.parse({ body: page.body, finalUrl: page.finalUrl, limits: this.env.config.limits });
+    if (attempt.abandoned) return [];
+    if (parsed.kind === 'skip') return this.unstored(counts, data, url, { ...base, outcome: 'skipped', reason: parsed.reason });
+    if (parsed.kind === 'refresh') {
+      await this.followRefresh(counts, page, data, parsed.target, base);
       return [];
     }
-    const canonicalUrl = canonicalUrlOf($, page.finalUrl);
+    const { canonicalUrl } = parsed;
     const pageId = pageIdOf(canonicalUrl);
     const hit = await store.get('hits', data.hitId);
     const batch = store.batch().link('query-pages', queryId, pageId);
@@ -81,16 +80,15 @@ export class PageStore {
     }
     // Counted aside until the batch is written: counts say only what was stored.
     const pageCounts = new StageCounts();
-    const added = this.addPage(pageCounts, batch, $, { pageId, url, canonicalUrl, page, at });
+    const occurrences = this.addPage(pageCounts, batch, parsed, { pageId, url, page, at });
     if (attempt.abandoned) return [];
-    if ('skip' in added) return this.unstored(counts, data, url, { ...base, outcome: 'skipped', reason: added.skip });
-    const truncated = [...check.truncated, ...added.truncated];
+    const { truncated } = parsed;
     putFetches(batch, data, url, { ...base, outcome: 'ok', pageId, ...(truncated.length > 0 ? { reason: `truncated: ${truncated.join('; ')}` } : {}) });
     await batch.write();
     replayCounts(pageCounts, counts);
     counts.add('pages-stored');
     if (truncated.length > 0) counts.add('pages-truncated');
-    return added.occurrences.map((occurrence) => ({ queryId, occurrence, label: 'page-image' }));
+    return occurrences.map((occurrence) => ({ queryId, occurrence, label: 'page-image' }));
   }
 
   private async followRefresh(counts: StageCounts, page: FetchedPage, data: PageRequestData, target: string, base: Omit<FetchFields, 'outcome'>): Promise<void> {
@@ -134,37 +132,32 @@ export class PageStore {
     return [];
   }
 
-  /** Puts the page and its occurrences (images to come) in the batch, or says why the page cannot be stored. */
+  /** Puts the page and its occurrences (images to come) in the batch. */
   private addPage(
     counts: StageCounts,
     batch: StoreBatch,
-    $: CheerioAPI,
-    { pageId, url, canonicalUrl, page, at }: { pageId: string; url: string; canonicalUrl: string; page: FetchedPage; at: string },
-  ): { skip: string } | { truncated: string[]; occurrences: Occurrence[] } {
-    const { config } = this.env;
-    const scan = findPageImages($, page.finalUrl, config.limits);
-    const html = $.html();
-    const htmlBytes = Buffer.byteLength(html);
-    if (htmlBytes > config.limits.maxHtmlBytes) return { skip: `too-large-html: ${htmlBytes} bytes > ${config.limits.maxHtmlBytes}` };
+    parsed: Extract<ParsedPage, { kind: 'page' }>,
+    { pageId, url, page, at }: { pageId: string; url: string; page: FetchedPage; at: string },
+  ): Occurrence[] {
+    const { scan } = parsed;
     for (const skipped of scan.skipped) counts.drop(`img-${skipped.reason}`);
     const occurrences = scan.images.map((image) => pageOccurrenceOf(pageId, image, undefined));
     for (const occurrence of occurrences) batch.put('occurrences', occurrence).link('page-occurrences', pageId, occurrence.id);
     counts.add('occurrences', scan.images.length);
     if (scan.beyondCaps > 0) counts.drop('occurrences-beyond-caps', scan.beyondCaps);
-    batch.putHtml(pageId, html).put('pages', {
+    batch.putHtml(pageId, parsed.html).put('pages', {
       id: pageId,
       url,
       finalUrl: page.finalUrl,
-      canonicalUrl,
+      canonicalUrl: parsed.canonicalUrl,
       httpStatus: page.status,
       contentType: page.contentType,
       fetchedAt: at,
-      htmlBytes,
+      htmlBytes: parsed.htmlBytes,
       rendered: page.rendered,
-      title: $('title').first().text().trim() || undefined,
+      title: parsed.title,
       ...page.validators,
     });
-    const caps = `${config.limits.maxOccurrences} occurrences, ${config.limits.maxImages} distinct images`;
-    return { truncated: scan.beyondCaps > 0 ? [`${scan.beyondCaps} images past the caps (${caps})`] : [], occurrences };
+    return occurrences;
   }
 }

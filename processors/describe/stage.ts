@@ -4,7 +4,11 @@
 // model writes it (`vision-model`); otherwise the embedded describer composes it (`context-template`).
 // A failed request is stored as a failed description with its reason and counted as a failure; the
 // stage goes on, and a query with failures stays unmarked so the next run retries just those.
-import pLimit from 'p-limit';
+//
+// With a vision model, several queries run at once and share one bound on the model calls. Queries
+// that share a page share its descriptions; within a run, the first query (in query order) to need
+// one makes it and the others reuse it, so the records do not depend on which query finishes first.
+import pLimit, { type LimitFunction } from 'p-limit';
 import { UserError } from '../../src/core/errors.js';
 import { log } from '../../src/core/feedback.js';
 import { hashOf, ModelCache } from '../../src/models/cache.js';
@@ -21,6 +25,13 @@ export const DESCRIBE_STAGE = 'describe';
 
 type Method = 'vision-model' | 'context-template';
 
+/** A description as a query of this run got it: found in the store, made, or reused from an earlier query of the run. */
+interface Made {
+  description: Description;
+  stored: boolean;
+  reused: boolean;
+}
+
 interface Target {
   image: Image;
   occurrences: Array<{ occurrence: Occurrence; context: DescribeContext }>;
@@ -31,6 +42,12 @@ export class DescribeStage implements Stage<ModelServices> {
   private models?: Models;
   private method: Method = 'context-template';
   private ocrMemo = new Map<string, Promise<OcrLine[]>>();
+  /** Bounds the descriptions being made at once, across all the queries in flight. */
+  private describing: LimitFunction = pLimit(1);
+  /** This run's descriptions by id, as the first query that needed each one made it (or found it stored). */
+  private madeThisRun = new Map<string, Promise<Made>>();
+  /** Resolves once the query started last has claimed its descriptions, so claims follow query order. */
+  private claimTurn: Promise<void> = Promise.resolve();
 
   async setup(ctx: StageContext<ModelServices>): Promise<void> {
     this.models = await ctx.services.models();
@@ -40,6 +57,8 @@ export class DescribeStage implements Stage<ModelServices> {
     }
     this.method = wanted === 'context-template' || !this.models.vision ? 'context-template' : 'vision-model';
     this.ocrMemo = new Map();
+    this.madeThisRun = new Map();
+    this.describing = pLimit(this.method === 'vision-model' ? ctx.config.models.concurrency : 1);
     log.info({ stage: this.name, method: this.method, model: this.modelName() }, 'describing images');
   }
 
@@ -58,31 +77,64 @@ export class DescribeStage implements Stage<ModelServices> {
     return this.method === 'vision-model' ? models.vision!.model : `${models.ocr.model}+${models.textEmbedder.model}`;
   }
 
+  /** Model calls wait on the network, so queries overlap; the embedded describer is CPU-bound and runs one query at a time. */
+  queryConcurrency(ctx: StageContext<ModelServices>): number {
+    return this.method === 'vision-model' ? ctx.config.models.concurrency : 1;
+  }
+
+  async teardown(): Promise<void> {
+    this.madeThisRun = new Map();
+    this.ocrMemo = new Map();
+  }
+
   async runQuery(query: Query, ctx: StageContext<ModelServices>, counts: StageCounts, batch: StoreBatch): Promise<void> {
-    const { store, config } = ctx;
-    const targets = await this.targetsOf(query, store, counts);
-    const limit = pLimit(this.method === 'vision-model' ? config.models.concurrency : 1);
-    await Promise.all(
-      [...targets.values()].flatMap((target) =>
-        groupByContext(target.occurrences).map((group) =>
-          limit(async () => {
-            const id = descriptionIdOf(target.image.id, group[0]!.occurrence.id, this.method, this.modelName());
-            if (group.length > 1) counts.add('occurrences-sharing-a-description', group.length - 1);
-            const existing = await store.get('descriptions', id);
-            // A description made by an older prompt or template version is made again.
-            if (existing?.status === 'ok' && existing.provenance.promptVersion === this.promptVersion()) {
-              counts.add('already-described');
-              return;
-            }
-            const description = await this.describe(id, target.image, group, ctx);
-            batch.put('descriptions', description);
-            if (description.status === 'ok') counts.add(`described:${description.method}`);
-            else counts.fail(description.reason!);
-          }),
-        ),
-      ),
-    );
-    counts.add('images-to-describe', targets.size);
+    // The runner starts queries in order; taking the turn before the first await keeps that order for the claims.
+    const turn = this.claimTurn;
+    let claimed!: () => void;
+    this.claimTurn = new Promise((resolve) => (claimed = resolve));
+    const work: Array<Promise<void>> = [];
+    try {
+      const targets = await this.targetsOf(query, ctx.store, counts);
+      await turn;
+      for (const target of targets.values()) {
+        for (const group of groupByContext(target.occurrences)) work.push(this.describeGroup(target.image, group, ctx, counts, batch));
+      }
+      counts.add('images-to-describe', targets.size);
+    } finally {
+      claimed();
+    }
+    await Promise.all(work);
+  }
+
+  /** One description for a group of alike occurrences; claims it synchronously (before its first await). */
+  private async describeGroup(image: Image, group: Target['occurrences'], ctx: StageContext<ModelServices>, counts: StageCounts, batch: StoreBatch): Promise<void> {
+    const id = descriptionIdOf(image.id, group[0]!.occurrence.id, this.method, this.modelName());
+    if (group.length > 1) counts.add('occurrences-sharing-a-description', group.length - 1);
+    const earlier = this.madeThisRun.get(id);
+    const making = (async (): Promise<Made> => {
+      const made = await earlier;
+      if (made?.description.status === 'ok') return { ...made, reused: true };
+      // None yet, or a failed earlier attempt, which is made again as it would be once stored.
+      return this.describing(() => this.makeUnlessStored(id, image, group, ctx));
+    })();
+    this.madeThisRun.set(id, making);
+    const made = await making;
+    // One an earlier query made goes into this query's batch too, so this query is whole even if that one never commits.
+    if (made.reused && !made.stored) batch.put('descriptions', made.description);
+    if (made.reused || made.stored) {
+      counts.add('already-described');
+      return;
+    }
+    batch.put('descriptions', made.description);
+    if (made.description.status === 'ok') counts.add(`described:${made.description.method}`);
+    else counts.fail(made.description.reason!);
+  }
+
+  private async makeUnlessStored(id: string, image: Image, group: Target['occurrences'], ctx: StageContext): Promise<Made> {
+    const existing = await ctx.store.get('descriptions', id);
+    // A description made by an older prompt or template version is made again.
+    if (existing?.status === 'ok' && existing.provenance.promptVersion === this.promptVersion()) return { description: existing, stored: true, reused: false };
+    return { description: await this.describe(id, image, group, ctx), stored: false, reused: false };
   }
 
   /** Kept images of the query, each with the occurrences that show it (or a near-duplicate of it). */

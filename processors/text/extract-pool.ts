@@ -2,7 +2,8 @@
 // superlinear on some inputs the page caps let through, so each page is extracted on a worker
 // thread (piscina); a page that runs past the limit has its thread terminated and is recorded as a
 // timeout, and the stage goes on with a fresh thread.
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
+import { threadPool } from '../../src/core/threads/pool.js';
 import type { ExtractedContent } from './extract.js';
 
 export type Extraction = { ok: true; content: ExtractedContent } | { ok: false; reason: string };
@@ -17,9 +18,7 @@ export class ExtractionPool {
 
   constructor(private readonly timeoutMs: number) {
     // One thread: pages are extracted in order (first-come dedup depends on it), so a second would idle.
-    this.pool = new Piscina({ filename: new URL('./extract-thread.js', import.meta.url).href, minThreads: 1, maxThreads: 1, idleTimeout: 60_000 });
-    // A thread that cannot start fails the page it was given (below); the pool must not throw too.
-    this.pool.on('error', () => undefined);
+    this.pool = threadPool({ module: new URL('./extract-worker.ts', import.meta.url), threads: 1 });
     this.warm = this.warmUp();
   }
 

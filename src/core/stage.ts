@@ -8,6 +8,10 @@
 // reason and counted with `counts.fail(reason)`; its query is then not marked done, so the next run
 // retries it. A query whose work throws is counted as failed and retried the same way. Either way
 // the counts of what the query did survive.
+//
+// A stage whose work waits on I/O or model calls may run several queries at once (queryConcurrency);
+// each still commits alone, so a kill leaves every query wholly done or untouched.
+import pLimit from 'p-limit';
 import type { Config } from './config.js';
 import { log, startProgress } from './feedback.js';
 import { WHOLE, type CorpusStore, type Query, type Shard, type StoreBatch } from '../../storage/index.js';
@@ -77,6 +81,12 @@ export interface Stage<Services = unknown> {
    * done marker, so a kill leaves the query either wholly done or untouched.
    */
   runQuery(query: Query, ctx: StageContext<Services>, counts: StageCounts, batch: StoreBatch): Promise<void>;
+  /**
+   * How many queries may run at once (default 1), asked after setup. Above 1 only for work that
+   * waits on I/O or model calls and reads nothing another query of the same run writes, since the
+   * queries then finish in any order. They are still started in order.
+   */
+  queryConcurrency?(ctx: StageContext<Services>): number;
   /** Once per run, after all queries (corpus-wide steps such as clustering). */
   finish?(ctx: StageContext<Services>): Promise<void>;
   /** Once per run, always, to release what setup opened. */
@@ -165,9 +175,14 @@ export async function runStage<Services>(stage: Stage<Services>, store: CorpusSt
   if (ctx.signal.aborted) throw new InterruptedError(stage.name);
   try {
     await stage.setup?.(ctx);
-    for (const query of todo) {
-      halted = options.halted?.();
-      if (ctx.signal.aborted || halted) break;
+    const limit = pLimit(Math.max(1, stage.queryConcurrency?.(ctx) ?? 1));
+    /** Set while the test-only pause holds: no query starts until it ends. */
+    let paused: Promise<void> | undefined;
+    const runOne = async (query: Query): Promise<void> => {
+      await paused;
+      // Asked before each query starts: once halted or interrupted, none starts, the ones in flight still commit.
+      halted ??= options.halted?.();
+      if (ctx.signal.aborted || halted) return;
       const counts = new StageCounts();
       try {
         const batch = store.batch();
@@ -194,8 +209,12 @@ export async function runStage<Services>(stage: Stage<Services>, store: CorpusSt
       }
       ctx.counts.merge(counts.counts);
       progress.tick();
-      await testPause(stage.name, ++worked, ctx.signal);
-    }
+      if (++worked === testPauseAfter(stage.name)) {
+        paused = testPause(stage.name, worked, ctx.signal);
+        await paused;
+      }
+    };
+    await Promise.all(todo.map((query) => limit(() => runOne(query))));
     halted ??= options.halted?.();
     if (!ctx.signal.aborted && !halted) await stage.finish?.(ctx);
   } finally {
@@ -211,11 +230,16 @@ export async function runStage<Services>(stage: Stage<Services>, store: CorpusSt
 /**
  * Test-only (the crash harness, tests/helpers/crash-harness.ts): with M2RAG_TEST_PAUSE_AFTER set to
  * `<stage>:<n>`, the run prints `test-pause: <stage> after <n>` to stderr once its n-th query has
- * landed and waits there for the signal the test sends (a Ctrl-C ends the wait, as it would end the
- * work). Unset, it does nothing.
+ * landed and waits there, starting no other query, for the signal the test sends (a Ctrl-C ends the
+ * wait, as it would end the work). Unset, it does nothing.
  */
+function testPauseAfter(stageName: string): number | undefined {
+  const setting = process.env.M2RAG_TEST_PAUSE_AFTER;
+  const after = setting?.startsWith(`${stageName}:`) ? setting.slice(stageName.length + 1) : undefined;
+  return after && /^\d+$/.test(after) ? Number(after) : undefined;
+}
+
 async function testPause(stageName: string, worked: number, signal: AbortSignal): Promise<void> {
-  if (process.env.M2RAG_TEST_PAUSE_AFTER !== `${stageName}:${worked}`) return;
   process.stderr.write(`test-pause: ${stageName} after ${worked}\n`);
   await new Promise<void>((resolve) => {
     const keepAlive = setInterval(() => undefined, 1_000);

@@ -28,19 +28,22 @@ export class CachedTextEmbedder implements TextEmbedder {
   async embedTexts(texts: string[]): Promise<Float32Array[]> {
     const vectors: Array<Float32Array | undefined> = new Array(texts.length);
     const hashes = texts.map((text) => hashOf({ provider: this.provider, model: this.model, identity: this.identity, kind: 'text-embedding', text }));
-    const missing: number[] = [];
-    for (const [i, hash] of hashes.entries()) {
-      const hit = await this.cache.get<number[]>(hash);
+    const hits = await Promise.all(hashes.map((hash) => this.cache.get<number[]>(hash)));
+    /** Each text missing from the cache is embedded once, however often it occurs in `texts`. */
+    const missing = new Map<string, number[]>();
+    for (const [i, hit] of hits.entries()) {
       if (hit) vectors[i] = Float32Array.from(hit);
-      else missing.push(i);
+      else missing.set(texts[i]!, [...(missing.get(texts[i]!) ?? []), i]);
     }
-    this.meter.record(this.usageKey, { cached: texts.length - missing.length });
-    if (missing.length > 0) {
-      const fresh = await this.inner.embedTexts(missing.map((i) => texts[i]!));
-      for (const [j, i] of missing.entries()) {
-        vectors[i] = fresh[j]!;
-        await this.cache.put(hashes[i]!, this.provider, this.model, Array.from(fresh[j]!));
-      }
+    this.meter.record(this.usageKey, { cached: texts.length - [...missing.values()].reduce((n, at) => n + at.length, 0) });
+    if (missing.size > 0) {
+      const fresh = await this.inner.embedTexts([...missing.keys()]);
+      await Promise.all(
+        [...missing.values()].map((at, j) => {
+          for (const i of at) vectors[i] = fresh[j]!;
+          return this.cache.put(hashes[at[0]!]!, this.provider, this.model, Array.from(fresh[j]!));
+        }),
+      );
     }
     return vectors as Float32Array[];
   }
