@@ -65,6 +65,7 @@ try {
         latencyMs,
         concurrency: concurrency || 'default',
         requests,
+        inFlight: served.inFlight(),
         pages,
         seconds: Number(run.seconds.toFixed(1)),
         cpuSeconds: Number(run.cpuSeconds.toFixed(1)),

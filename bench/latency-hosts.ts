@@ -12,11 +12,22 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MIRROR = path.resolve(ROOT, '../shared/corpora/wiki-ray-charles');
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.htm': 'text/html; charset=utf-8', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif', '.svg': 'image/svg+xml' };
 
+/** Requests the servers held at once, sampled every 100 ms from the first request to the last one's end. */
+export interface InFlight {
+  mean: number;
+  peak: number;
+}
+
 /** One server per loopback host, all on one port; the mirror under /c<n>/ for every n, each response after `latencyMs`. */
-export async function serveHosts(hostCount: number, latencyMs: number): Promise<{ hosts: string[]; requests: () => number; close: () => void }> {
+export async function serveHosts(hostCount: number, latencyMs: number): Promise<{ hosts: string[]; requests: () => number; inFlight: () => InFlight; close: () => void }> {
   let requests = 0;
+  let active = 0;
+  const samples: number[] = [];
+  const sampler = setInterval(() => (requests > 0 ? samples.push(active) : undefined), 100);
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     requests++;
+    active++;
+    res.on('close', () => active--);
     setTimeout(async () => {
       const pathname = decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/^\/c\d+\//, '/');
       const file = path.join(MIRROR, pathname);
@@ -40,7 +51,22 @@ export async function serveHosts(hostCount: number, latencyMs: number): Promise<
     servers.push(server);
     hosts.push(`http://${address}:${port}`);
   }
-  return { hosts, requests: () => requests, close: () => servers.forEach((s) => s.close()) };
+  const inFlight = (): InFlight => {
+    let last = samples.length;
+    while (last > 0 && samples[last - 1] === 0) last--;
+    const busy = samples.slice(0, last);
+    if (process.env.M2RAG_BENCH_TIMELINE) process.stderr.write(`in flight every 100 ms: ${busy.join(' ')}\n`);
+    return { mean: Number((busy.reduce((a, b) => a + b, 0) / Math.max(1, busy.length)).toFixed(1)), peak: Math.max(0, ...busy) };
+  };
+  return {
+    hosts,
+    requests: () => requests,
+    inFlight,
+    close: () => {
+      clearInterval(sampler);
+      servers.forEach((s) => s.close());
+    },
+  };
 }
 
 /**

@@ -30,7 +30,7 @@ export class HostFeeder {
     await add();
   }
 
-  /** The request `key` has settled: its host's room passes to the next request held for it. */
+  /** The request `key` has its response (or has settled): its host's room passes to the next request held for it. Idempotent. */
   release(key: string): void {
     const host = this.fed.get(key);
     if (host === undefined) return;

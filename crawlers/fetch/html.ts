@@ -1,5 +1,5 @@
 // What the crawler reads from a page's HTML besides its images: its DOM, meta-refresh redirects and
-// the canonical URL.
+// the canonical URL (from the facts the page check collects, crawlers/fetch/page-limits.ts).
 import * as cheerio from 'cheerio';
 import type { CheerioAPI } from 'cheerio';
 import { resolveHttpUrl } from '../../src/core/markup/page-images.js';
@@ -21,12 +21,8 @@ export function parseHtml(body: string): CheerioAPI {
   return cheerio.load(body, { _useHtmlParser2: true } as Parameters<typeof cheerio.load>[1]);
 }
 
-/** The target of `<meta http-equiv="refresh" content="0;url=...">`, if the page is such a redirect. */
-export function metaRefreshTarget($: CheerioAPI, baseUrl: string): string | undefined {
-  const meta = $('meta[http-equiv]')
-    .filter((_, el) => ($(el).attr('http-equiv') ?? '').toLowerCase() === 'refresh')
-    .first();
-  const content = meta.attr('content');
+/** The target of `<meta http-equiv="refresh" content="0;url=...">` (its content given), if the page is such a redirect. */
+export function metaRefreshTarget(content: string | undefined, baseUrl: string): string | undefined {
   if (!content) return undefined;
   const match = /^\s*(\d+(?:\.\d+)?)\s*[;,]\s*(?:url\s*=\s*)?(.+)$/i.exec(content);
   if (!match || Number(match[1]) > MAX_REFRESH_DELAY_SECONDS) return undefined;
@@ -34,8 +30,7 @@ export function metaRefreshTarget($: CheerioAPI, baseUrl: string): string | unde
   return target && target !== resolveHttp(baseUrl, baseUrl) ? target : undefined;
 }
 
-/** `<link rel="canonical">` when it names an http(s) URL, else the final URL without its fragment. */
-export function canonicalUrlOf($: CheerioAPI, finalUrl: string): string {
-  const href = $('link[rel~="canonical"]').first().attr('href');
+/** `<link rel="canonical">`'s href when it names an http(s) URL, else the final URL without its fragment. */
+export function canonicalUrlOf(href: string | undefined, finalUrl: string): string {
   return (href && resolveHttp(href, finalUrl)) ?? resolveHttp(finalUrl, finalUrl) ?? finalUrl;
 }

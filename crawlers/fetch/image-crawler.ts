@@ -79,6 +79,8 @@ export class ImageCrawler {
         additionalMimeTypes: ['*/*'],
         requestHandler: async ({ request, response, body }) => {
           const url = request.uniqueKey;
+          // The response is in: the host's room goes to its next request while this image is stored.
+          this.env.feeder.release(url);
           if (!this.waiting.has(url)) return;
           const attempts = request.retryCount + 1;
           const status = response.statusCode ?? 0;

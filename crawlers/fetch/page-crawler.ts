@@ -48,8 +48,8 @@ export class PageCrawler {
   /** The crawler on its queue: the HTTP crawler, or the browser crawler for `--render` (so plain crawls never load Playwright). */
   async create(queue: RequestQueue): Promise<Pick<BasicCrawler, 'run' | 'stop'>> {
     this.queue = queue;
-    // A page in flight holds its DOM, an image only its bytes: pages get half the width.
-    const common = sharedCrawleeOptions(this.env.config, queue, Math.max(1, Math.ceil(this.env.config.concurrency / 2)), {
+    // A page in flight holds only its text (it is parsed on a worker thread), so pages get the full width.
+    const common = sharedCrawleeOptions(this.env.config, queue, this.env.config.concurrency, {
       onRetry: (request) => this.abandon(request),
       onFinalFailure: (request, failure) => this.failed(request, failure),
     });
@@ -65,6 +65,8 @@ export class PageCrawler {
         httpClient: new SafeCrawleeHttpClient({ ...this.env.fetchOptions, maxBytes: this.env.config.maxPageBytes }),
         additionalMimeTypes: ['application/xhtml+xml'],
         requestHandler: async ({ request, response, body, contentType, addRequests }) => {
+          // The response is in: the host's room goes to its next request while this page is parsed and stored.
+          this.env.feeder.release(request.uniqueKey);
           await this.handle({
             body: typeof body === 'string' ? body : body.toString(textEncodingOf(contentType.encoding)),
             request: request as Request<PageRequestData>,

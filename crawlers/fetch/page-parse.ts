@@ -36,7 +36,7 @@ export function parsePage({ body, finalUrl, limits }: PageParseInput): ParsedPag
   const $ = parseHtml(body);
   const check = checkDom($, limits);
   if (check.skip !== undefined) return { kind: 'skip', reason: check.skip };
-  const target = metaRefreshTarget($, finalUrl);
+  const target = metaRefreshTarget(check.head.refresh, finalUrl);
   if (target) return { kind: 'refresh', target };
   const scan = findPageImages($, finalUrl, limits);
   const html = $.html();
@@ -45,8 +45,8 @@ export function parsePage({ body, finalUrl, limits }: PageParseInput): ParsedPag
   const caps = `${limits.maxOccurrences} occurrences, ${limits.maxImages} distinct images`;
   return {
     kind: 'page',
-    canonicalUrl: canonicalUrlOf($, finalUrl),
-    title: $('title').first().text().trim() || undefined,
+    canonicalUrl: canonicalUrlOf(check.head.canonical, finalUrl),
+    title: check.head.title,
     html,
     htmlBytes,
     scan,

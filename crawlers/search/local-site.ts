@@ -158,12 +158,12 @@ export async function crawlSite(site: string, options: LocalSiteOptions): Promis
           return;
         }
         const check = checkPage(page, typeof body === 'string' ? body : body.toString('utf8'), options.limits);
-        if (check.skip) {
+        if (check.skip !== undefined) {
           found.failures.push({ url: request.url, reason: check.skip });
           return;
         }
         // A meta-refresh stub only leads on to its target; any other page leads on to its links and is indexed.
-        const refresh = metaRefreshTarget(page, pageUrl);
+        const refresh = metaRefreshTarget(check.head.refresh, pageUrl);
         if (refresh) {
           if (onOrigin(refresh)) await addRequests([refresh]);
           return;

@@ -41,11 +41,12 @@ export const ConfigSchema = z
         render: z.boolean().default(false),
         chromiumPath: z.string().optional(),
         /**
-         * Most images in flight at once, and half as many pages (a page in flight holds its DOM); Crawlee's
-         * autoscaled pools start there and lower it, to no less than half, while the CPU is busy or
-         * memory nears `memoryMbytes`.
+         * Most pages, and most images, in flight at once (each its own pool; a page in flight holds only
+         * its text, parsed on a worker thread). Well above what the hosts allow (per host at most
+         * `perDomainConcurrency`), so many hosts keep every slot busy. Crawlee's autoscaled pools start
+         * there and lower it, to no less than half, while the CPU is busy or memory nears `memoryMbytes`.
          */
-        concurrency: z.number().int().positive().default(64),
+        concurrency: z.number().int().positive().default(128),
         /** Memory Crawlee's autoscaling keeps the crawl under (it lowers concurrency near it), in MB. */
         memoryMbytes: z.number().int().positive().default(512),
         perDomainConcurrency: z.number().int().positive().default(4),

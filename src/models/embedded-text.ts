@@ -1,8 +1,9 @@
-// The embedded offline text embedder: Universal Sentence Encoder lite (512 dimensions, see
-// use-lite.ts), on worker threads when the machine has more than one core. Loaded on first use, so
+// The embedded offline text embedder: Universal Sentence Encoder lite (512 dimensions) on ONNX
+// Runtime (use-lite-onnx.ts), on worker threads when the machine has more than one core (a session's
+// run is synchronous: threads keep the event loop free and use every core). Loaded on first use, so
 // commands that never embed text never pay for it.
 import { availableParallelism } from 'node:os';
-import { loadUseLite, type UseLiteModel } from './use-lite.js';
+import { loadUseLiteOnnx, type UseLiteModel } from './use-lite-onnx.js';
 import { UseLitePool } from './use-lite-pool.js';
 import type { TextEmbedder } from './types.js';
 import type { UsageMeter } from './usage.js';
@@ -27,7 +28,7 @@ export class UniversalSentenceEncoder implements TextEmbedder {
   private readonly threads: number;
   private inProcess?: Promise<UseLiteModel>;
   private pool?: UseLitePool;
-  /** In-process passes run one at a time: they share one WASM heap. */
+  /** In-process passes run one at a time, on one session. */
   private inProcessQueue: Promise<unknown> = Promise.resolve();
 
   /** With a meter, each forward pass counts as one request, so stage summaries show the local work too. */
@@ -43,7 +44,7 @@ export class UniversalSentenceEncoder implements TextEmbedder {
       this.pool ??= new UseLitePool(this.threads);
       return this.pool.embedBatch(texts);
     }
-    this.inProcess ??= loadUseLite();
+    this.inProcess ??= loadUseLiteOnnx({ threads: 1 });
     const pass = this.inProcessQueue.then(async () => (await this.inProcess!).embedBatch(texts));
     this.inProcessQueue = pass.catch(() => undefined);
     return pass;

