@@ -1,8 +1,10 @@
 // The models a command's stages share: loaded on first use, once per command, and released when the
 // command ends. Stages reach them through their context (`ctx.services.models()`), never load their own.
+// The registry and the model libraries it imports load with the first use too (a third of a second
+// a command that never uses a model, such as `crawl`, no longer pays).
 import type { Config } from '../core/config.js';
 import type { CorpusStore } from '../../storage/index.js';
-import { loadModels, type LoadModelsOptions } from './registry.js';
+import type { LoadModelsOptions } from './registry.js';
 import type { Models } from './types.js';
 import { formatUsage } from './usage.js';
 
@@ -31,7 +33,7 @@ export function openModelServices(config: Config, store: CorpusStore, options: L
   let loaded: Models | undefined;
   return {
     models() {
-      loading ??= loadModels(config, store, options).then((models) => (loaded = models));
+      loading ??= import('./registry.js').then(({ loadModels }) => loadModels(config, store, options)).then((models) => (loaded = models));
       return loading;
     },
     usageLines() {

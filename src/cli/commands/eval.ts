@@ -5,13 +5,9 @@ import { Command } from 'commander';
 import { StageFailedError, UserError } from '../../core/errors.js';
 import { addStageOptions, configFor, globalOptions, shardFrom, withModelServices, withStore, type StageFlags } from './common.js';
 import { runStages } from '../pipeline.js';
-import { loadModels } from '../../models/registry.js';
-import { EvalStage, judgeNameOf, summarizeEvaluation, type EvalReport } from '../../runner/evaluate.js';
-import { readLabels } from '../../runner/labels.js';
+import type { EvalReport } from '../../runner/evaluate.js';
 import { log } from '../../core/feedback.js';
 import { M2RAG_METRICS, type M2ragMetric } from '../../../scorers/m2rag-metrics.js';
-import { evaluateTextToImage, readCaptions } from '../../../scorers/retrieval-eval.js';
-import { OcrTextImageEmbedder } from '../../models/ocr-text-embedder.js';
 import { registerAgreement } from './agreement.js';
 import { registerRagvl } from './eval-ragvl.js';
 
@@ -94,6 +90,8 @@ function registerGenerations(evalCommand: Command): void {
     const global = globalOptions(command);
     const config = await configFor(global);
     const shard = shardFrom(options);
+    // The evaluation code (and the model libraries it reaches) loads only when `eval` runs.
+    const [{ EvalStage, judgeNameOf, summarizeEvaluation }, { readLabels }] = await Promise.all([import('../../runner/evaluate.js'), import('../../runner/labels.js')]);
     const labels = options.labels ? await readLabels(options.labels) : undefined;
     await withStore(global, (store) =>
       withModelServices(config, store, async (services) => {
@@ -128,6 +126,11 @@ function registerRetrieval(evalCommand: Command): void {
     .action(async (options: { images: string; captions: string; limit?: number; json?: boolean }, command: Command) => {
       const global = globalOptions(command);
       const config = await configFor(global);
+      const [{ evaluateTextToImage, readCaptions }, { loadModels }, { OcrTextImageEmbedder }] = await Promise.all([
+        import('../../../scorers/retrieval-eval.js'),
+        import('../../models/registry.js'),
+        import('../../models/ocr-text-embedder.js'),
+      ]);
       const rows = await readCaptions(options.captions);
       await withStore(global, async (store) => {
         const models = await loadModels(config, store);

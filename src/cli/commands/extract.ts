@@ -2,7 +2,6 @@
 import { Command } from 'commander';
 import { UserError } from '../../core/errors.js';
 import { log } from '../../core/feedback.js';
-import { extractFile, listHtmlFiles } from '../../../processors/text/extract-files.js';
 
 interface ExtractOptions {
   json: boolean;
@@ -10,7 +9,7 @@ interface ExtractOptions {
 
 async function filesOf(target: string): Promise<string[]> {
   try {
-    return await listHtmlFiles(target);
+    return await (await import('../../../processors/text/extract-files.js')).listHtmlFiles(target);
   } catch (error) {
     throw new UserError(`${target}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)}); give an HTML file or a directory of .html/.html.gz files`);
   }
@@ -26,6 +25,7 @@ export function register(program: Command): void {
       const files = await filesOf(target);
       if (files.length === 0) throw new UserError(`${target}: no .html or .html.gz files in this directory`);
       const results: Record<string, { articleBody: string; markdown: string }> = {};
+      const { extractFile } = await import('../../../processors/text/extract-files.js');
       for (const file of files) {
         const extracted = await extractFile(file);
         if (extracted.warning) log.warn({ file, reason: extracted.warning }, 'nothing extracted; empty body');

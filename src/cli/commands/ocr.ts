@@ -2,7 +2,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UserError } from '../../core/errors.js';
-import { PaddleOcr } from '../../models/paddle-ocr.js';
 import { configFor, globalOptions } from './common.js';
 
 export function register(program: Command): void {
@@ -19,6 +18,7 @@ export function register(program: Command): void {
       } catch (error) {
         throw new UserError(`${file}: cannot read image (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
       }
+      const { PaddleOcr } = await import('../../models/paddle-ocr.js');
       const ocr = new PaddleOcr({ threads: config.models.threads });
       try {
         let lines;

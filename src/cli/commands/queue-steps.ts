@@ -5,9 +5,7 @@ import type { Command } from 'commander';
 import type { Config } from '../../core/config.js';
 import { StageFailedError, UserError } from '../../core/errors.js';
 import { readQueriesFile } from '../../core/queries.js';
-import { enqueueSteps } from '../../queue/jobs.js';
 import { MAP_STEPS, REDUCE_STEPS } from '../../queue/steps.js';
-import { queueStatus, waitForJobs } from '../../queue/status.js';
 
 /** The flags `--queue` adds; `queries` and `worldSize` come from the command's own options. */
 export interface QueueFlags {
@@ -35,6 +33,8 @@ export async function queueSteps(
   const { queries } = await readQueriesFile(options.queries);
   const createdAt = new Date(0).toISOString();
   const records = queries.map((q) => ({ id: q.id, query: q.query, topic: q.topic, urls: q.urls, createdAt }));
+  // BullMQ and its Redis client load only for a queued build.
+  const [{ enqueueSteps }, { queueStatus, waitForJobs }] = await Promise.all([import('../../queue/jobs.js'), import('../../queue/status.js')]);
   const lastJobs = await enqueueSteps(options.queue, steps, checked, records);
   process.stderr.write(`queued ${records.length} queries × ${steps.length} steps (${steps.join(' → ')}) on ${options.queue}\n`);
   if (!options.wait) return;

@@ -5,7 +5,7 @@ import { addCrawlOptions, crawlConfigFor, type CrawlFlags } from './crawl.js';
 import { globalOptions, withModelServices, withStore } from './common.js';
 import { readQueriesFile } from '../../core/queries.js';
 import { UserError } from '../../core/errors.js';
-import { runRefresh, type RefreshSummary } from '../refresh/run-refresh.js';
+import type { RefreshSummary } from '../refresh/run-refresh.js';
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -40,7 +40,7 @@ export function register(program: Command): void {
     if (options.searchAgain && config.crawl.search === 'local' && !config.crawl.site) throw new UserError('--search-again with --search local needs --site <url>, as the crawl did');
     const queryIds = options.queries ? new Set((await readQueriesFile(options.queries)).queries.map((q) => q.id)) : undefined;
     const summary = await withStore(global, (store) =>
-      withModelServices(config, store, (services) => runRefresh(store, config, services, { queryIds, olderThanMs: options.olderThan, searchAgain: options.searchAgain })),
+      withModelServices(config, store, async (services) => (await import('../refresh/run-refresh.js')).runRefresh(store, config, services, { queryIds, olderThanMs: options.olderThan, searchAgain: options.searchAgain })),
     );
     process.stderr.write(summaryLine(summary) + '\n');
     if (options.json) {

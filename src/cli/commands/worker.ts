@@ -10,9 +10,8 @@ import type { Config } from '../../core/config.js';
 import { interruptSignal } from '../../core/stage.js';
 import { openModelServices, type OpenModelServices } from '../../models/services.js';
 import { runBuildSteps, type BuildStep } from '../pipeline.js';
-import { RedisHostLeases } from '../../queue/host-lease.js';
+import type { RedisHostLeases } from '../../queue/host-lease.js';
 import { MAP_STEPS } from '../../queue/steps.js';
-import { startWorkers } from '../../queue/worker.js';
 import type { StepJobData } from '../../queue/jobs.js';
 import { CorpusStore, WHOLE } from '../../../storage/index.js';
 
@@ -70,6 +69,7 @@ export function register(program: Command): void {
     .action(async (options: { queue: string; jobs: number }, command: Command) => {
       const store = await CorpusStore.open(globalOptions(command).store);
       const models = new ServicesPerConfig(store);
+      const [{ RedisHostLeases }, { startWorkers }] = await Promise.all([import('../../queue/host-lease.js'), import('../../queue/worker.js')]);
       const leases = new RedisHostLeases(options.queue);
       const lockMs = Number(process.env.M2RAG_QUEUE_LOCK_MS ?? DEFAULT_LOCK_MS);
       const workers = await startWorkers(options.queue, { steps: MAP_STEPS, concurrency: options.jobs, lockMs }, (data) => runJob(store, models, leases, data));
