@@ -145,20 +145,19 @@ export class CrawlStage implements Stage {
    * run, which asks for exactly those again.
    */
   private async checkEveryHitSettled(hits: SearchHit[], store: CorpusStore, counts: StageCounts): Promise<void> {
-    for (const hit of hits) {
-      const fetch = await store.get('fetches', hit.kind === 'web' ? pageFetchIdOf(hit.url) : imageFetchIdOf(hit.url));
-      if (!fetch) {
-        counts.fail(`${hit.kind}-hit-not-fetched: ${hit.url}`);
-        continue;
-      }
-      if (hit.kind !== 'web' || !fetch.pageId) continue;
-      for (const occurrenceId of await store.related('page-occurrences', fetch.pageId)) {
-        const occurrence = await store.get('occurrences', occurrenceId);
-        if (occurrence && !occurrence.imageId && !(await store.has('fetches', imageFetchIdOf(occurrence.url)))) {
-          counts.fail(`image-not-fetched: ${occurrence.url}`);
-        }
-      }
-    }
+    const fetches = await store.getMany('fetches', hits.map((hit) => (hit.kind === 'web' ? pageFetchIdOf(hit.url) : imageFetchIdOf(hit.url))));
+    const pageIds: string[] = [];
+    hits.forEach((hit, i) => {
+      const fetch = fetches[i];
+      if (!fetch) counts.fail(`${hit.kind}-hit-not-fetched: ${hit.url}`);
+      else if (hit.kind === 'web' && fetch.pageId) pageIds.push(fetch.pageId);
+    });
+    const occurrenceIds = (await Promise.all(pageIds.map((pageId) => store.related('page-occurrences', pageId)))).flat();
+    const waiting = (await store.getMany('occurrences', occurrenceIds)).filter((occurrence): occurrence is Occurrence => occurrence !== undefined && !occurrence.imageId);
+    const imageFetches = await store.getMany('fetches', waiting.map((occurrence) => imageFetchIdOf(occurrence.url)));
+    waiting.forEach((occurrence, i) => {
+      if (!imageFetches[i]) counts.fail(`image-not-fetched: ${occurrence.url}`);
+    });
   }
 
   /** The provider's hits, or the reason it cannot be reached (then every later query fails without asking it again). */

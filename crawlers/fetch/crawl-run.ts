@@ -66,7 +66,7 @@ export class CrawlRun {
     const settled = this.tracker.open(queryId, counts);
     try {
       await this.pages.enqueue(queryId, webHits, counts);
-      for (const use of auxiliary) void this.images.want(use);
+      void this.images.want(auxiliary);
     } catch (error) {
       counts.fail(`crawl-queue: ${(error as Error).message}`);
     } finally {

@@ -48,12 +48,18 @@ export function sharedCrawleeOptions(
     requestQueue: queue,
     keepAlive: true,
     maxConcurrency,
-    // Crawlee reads the whole machine's CPU: on a shared machine it would shrink a crawl that mostly
-    // waits on the network to a trickle, so half the width is kept whatever the load.
     minConcurrency: Math.ceil(maxConcurrency / 2),
-    // Start at full width: the per-host limiter, not a slow ramp, is what paces a polite crawl;
-    // and a request queued while the pool idles starts within 50 ms, not Crawlee's default 0.5 s poll.
-    autoscaledPoolOptions: { desiredConcurrency: maxConcurrency, maybeRunIntervalSecs: 0.05 },
+    autoscaledPoolOptions: {
+      // Start at full width: the per-host limiter, not a slow ramp, is what paces a polite crawl;
+      // and a request queued while the pool idles starts within 50 ms, not Crawlee's default 0.5 s poll.
+      desiredConcurrency: maxConcurrency,
+      maybeRunIntervalSecs: 0.05,
+      // Crawlee's CPU signal reads the whole machine, which counts our own page-parsing threads and
+      // every other process: on it a crawl that waits on the network, or parses on a second core,
+      // would run at its minimum. A busy crawl thread still shows as event-loop lag, and memory
+      // near `crawl.memoryMbytes` as memory: those two bound the pools.
+      systemStatusOptions: { maxCpuOverloadedRatio: 1 },
+    },
     maxRequestRetries: config.maxRetries,
     navigationTimeoutSecs: config.requestTimeoutSecs + 5,
     requestHandlerTimeoutSecs: config.requestTimeoutSecs + 30,

@@ -98,15 +98,30 @@ export class ImageCrawler {
     );
   }
 
-  /** Asks for the image of `use`; its query waits until the use is written. */
-  async want(use: ImageUse): Promise<void> {
-    const { tracker } = this.env;
-    tracker.add(use.queryId);
+  /**
+   * Asks for the images of `uses` (a page's, say); each use's query waits until it is written. The
+   * uses of images this run already has are written together, in one batch.
+   */
+  async want(uses: ImageUse[]): Promise<void> {
+    const known = new Map<string, ImageUse[]>();
+    for (const use of uses) {
+      this.env.tracker.add(use.queryId);
+      const url = use.occurrence.url;
+      if (this.done.has(url)) known.set(url, [...(known.get(url) ?? []), use]);
+      else void this.wantNew(use);
+    }
+    if (known.size === 0) return;
+    await Promise.all([...known.keys()].map((url) => this.done.get(url)!.written));
+    await this.write([...known].map(([url, waiting]) => ({ url, outcome: this.done.get(url)!.settled, uses: waiting })));
+  }
+
+  /** A use of an image this run has no outcome for yet: it waits for the request (asking for it if it is the first). */
+  private async wantNew(use: ImageUse): Promise<void> {
     const url = use.occurrence.url;
     const known = this.done.get(url);
     if (known) {
       if (known.written) await known.written;
-      await this.write(url, known.settled, [use]);
+      await this.write([{ url, outcome: known.settled, uses: [use] }]);
       return;
     }
     const waiting = this.waiting.get(url);
@@ -172,20 +187,23 @@ export class ImageCrawler {
     this.waiting.delete(url);
     this.env.feeder.release(url);
     const entry: { settled: Settled; written?: Promise<void> } = { settled: { imageId: outcome.imageId, reason: outcome.reason, retryLater: outcome.retryLater } };
-    entry.written = this.write(url, outcome, uses).finally(() => delete entry.written);
+    entry.written = this.write([{ url, outcome, uses }]).finally(() => delete entry.written);
     this.done.set(url, entry);
     await entry.written;
   }
 
-  /** One batch: the outcome's Fetch and new image, and each use's link; then each use is settled for its query. */
-  private async write(url: string, outcome: Outcome, uses: ImageUse[]): Promise<void> {
+  /** One batch: each outcome's Fetch and new image, and each use's link; then each use is settled for its query. */
+  private async write(entries: Array<{ url: string; outcome: Outcome; uses: ImageUse[] }>): Promise<void> {
     const { store, tracker } = this.env;
+    const uses = entries.flatMap((entry) => entry.uses);
     try {
-      // Two URLs may bring the same bytes at once: the first to get here stores them.
-      const known = outcome.image !== undefined && (this.storedImages.has(outcome.image.id) || (await store.has('images', outcome.image.id)));
-      if (outcome.image) this.storedImages.add(outcome.image.id);
       const batch = store.batch();
-      putImageOutcome(batch, url, known ? { ...outcome, image: undefined, bytes: undefined } : outcome, uses, (queryId) => tracker.countsOf(queryId));
+      for (const { url, outcome, uses: waiting } of entries) {
+        // Two URLs may bring the same bytes at once: the first to get here stores them.
+        const known = outcome.image !== undefined && (this.storedImages.has(outcome.image.id) || (await store.has('images', outcome.image.id)));
+        if (outcome.image) this.storedImages.add(outcome.image.id);
+        putImageOutcome(batch, url, known ? { ...outcome, image: undefined, bytes: undefined } : outcome, waiting, (queryId) => tracker.countsOf(queryId));
+      }
       await batch.write();
     } catch (error) {
       for (const use of uses) tracker.countsOf(use.queryId)?.fail(`${use.label}-store: ${(error as Error).message}`);

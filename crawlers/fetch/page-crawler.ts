@@ -127,7 +127,7 @@ export class PageCrawler {
 
   /** Hands image uses to the image crawler; each counts for its query until written. */
   private want(uses: ImageUse[]): void {
-    for (const use of uses) void this.env.images.want(use);
+    void this.env.images.want(uses);
   }
 
   private abandon(request: Request): void {

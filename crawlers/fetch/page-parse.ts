@@ -4,7 +4,8 @@
 // worker thread (page-parse-pool.ts) and the crawl's main thread only fetches and stores.
 import type { Config } from '../../src/core/config.js';
 import { findPageImages, type PageImageScan } from '../../src/core/markup/page-images.js';
-import { canonicalUrlOf, metaRefreshTarget, parseHtml } from './html.js';
+import type { Element } from 'domhandler';
+import { canonicalUrlOf, markInText, metaRefreshTarget, parseHtml } from './html.js';
 import { checkBody, checkDom } from './page-limits.js';
 
 export interface PageParseInput {
@@ -38,8 +39,10 @@ export function parsePage({ body, finalUrl, limits }: PageParseInput): ParsedPag
   if (check.skip !== undefined) return { kind: 'skip', reason: check.skip };
   const target = metaRefreshTarget(check.head.refresh, finalUrl);
   if (target) return { kind: 'refresh', target };
-  const scan = findPageImages($, finalUrl, limits);
-  const html = $.html();
+  const marked: Element[] = [];
+  const scan = findPageImages($, finalUrl, limits, marked);
+  // The page's own text, marked, unless the checks cut it (links past the cap, images past the caps): then the DOM is serialized.
+  const html = check.truncated.length === 0 && scan.beyondCaps === 0 ? markInText(body, marked) : $.html();
   const htmlBytes = Buffer.byteLength(html);
   if (htmlBytes > limits.maxHtmlBytes) return { kind: 'skip', reason: `too-large-html: ${htmlBytes} bytes > ${limits.maxHtmlBytes}` };
   const caps = `${limits.maxOccurrences} occurrences, ${limits.maxImages} distinct images`;

@@ -181,7 +181,11 @@ function attributesOf($: CheerioAPI, img: Element, captions: Map<Element, string
  * Call it on the DOM whose HTML is then stored; the marks are what extraction reads. Past the caps,
  * images are removed from the DOM (nothing later pays for them) and only counted.
  */
-export function findPageImages($: CheerioAPI, baseUrl: string, caps: PageImageCaps = NO_CAPS): PageImageScan {
+/**
+ * Finds and marks the page's images. `marked`, when given, receives each marked `<img>` element in
+ * occurrence order (so a caller holding the page's text can mark it without serializing the DOM).
+ */
+export function findPageImages($: CheerioAPI, baseUrl: string, caps: PageImageCaps = NO_CAPS, marked?: Element[]): PageImageScan {
   const images: PageImage[] = [];
   const skipped: PageImageScan['skipped'] = [];
   const siblings = new SiblingPositions();
@@ -202,6 +206,7 @@ export function findPageImages($: CheerioAPI, baseUrl: string, caps: PageImageCa
     }
     urls.add(url);
     element.attribs[OCCURRENCE_ATTRIBUTE] = String(images.length);
+    marked?.push(element);
     images.push({ index: images.length, url, source, domPath, attributes: attributesOf($, element, captions) });
   });
   const ogImage = resolveHttpUrl($('meta[property="og:image"]').attr('content'), baseUrl);
