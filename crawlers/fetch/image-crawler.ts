@@ -13,6 +13,7 @@ import { sniffImageType } from '../net/sniff.js';
 import { sharedCrawleeOptions, type CrawlEnv } from './crawlee-options.js';
 import { isTransient, settleFailure } from './failure.js';
 import type { HostFeeder } from './host-feeder.js';
+import { QueueAdder } from './queue-adder.js';
 import type { QueryTracker } from './query-tracker.js';
 import { refusalOf } from './refusal.js';
 import { validatorsOf } from './validators.js';
@@ -55,7 +56,7 @@ export class ImageCrawler {
    * handler's async context (its response and body) for as long as it is referenced.
    */
   private readonly done = new Map<string, { settled: Settled; written?: Promise<void> }>();
-  private queue?: RequestQueue;
+  private adder?: QueueAdder;
   /** Ids of the images this run stored (or is storing). */
   private readonly storedImages = new Set<string>();
 
@@ -64,7 +65,7 @@ export class ImageCrawler {
   /** The crawler on its own queue; it waits for requests until stopped. */
   create(queue: RequestQueue) {
     const { config } = this.env;
-    this.queue = queue;
+    this.adder = new QueueAdder(queue);
     return new HttpCrawler(
       {
         ...sharedCrawleeOptions(config, queue, config.concurrency, {
@@ -104,39 +105,44 @@ export class ImageCrawler {
    */
   async want(uses: ImageUse[]): Promise<void> {
     const known = new Map<string, ImageUse[]>();
+    const fresh: string[] = [];
     for (const use of uses) {
       this.env.tracker.add(use.queryId);
       const url = use.occurrence.url;
+      const waiting = this.waiting.get(url);
       if (this.done.has(url)) known.set(url, [...(known.get(url) ?? []), use]);
-      else void this.wantNew(use);
+      else if (waiting) waiting.push(use);
+      else {
+        this.waiting.set(url, [use]);
+        fresh.push(url);
+      }
     }
+    if (fresh.length > 0) void this.request(fresh);
     if (known.size === 0) return;
     await Promise.all([...known.keys()].map((url) => this.done.get(url)!.written));
     await this.write([...known].map(([url, waiting]) => ({ url, outcome: this.done.get(url)!.settled, uses: waiting })));
   }
 
-  /** A use of an image this run has no outcome for yet: it waits for the request (asking for it if it is the first). */
-  private async wantNew(use: ImageUse): Promise<void> {
-    const url = use.occurrence.url;
-    const known = this.done.get(url);
-    if (known) {
-      if (known.written) await known.written;
-      await this.write([{ url, outcome: known.settled, uses: [use] }]);
-      return;
-    }
-    const waiting = this.waiting.get(url);
-    if (waiting) {
-      waiting.push(use);
-      return;
-    }
-    this.waiting.set(url, [use]);
+  /** Image URLs this run has no outcome for yet: an earlier run's outcome (read for all at once), or a request each. */
+  private async request(urls: string[]): Promise<void> {
+    let stored: Array<Fetch | undefined>;
     try {
-      const prior = await this.priorOutcome(url);
-      if (prior) await this.finish(url, prior);
-      else await this.env.feeder.offer(url, url, () => this.queue!.addRequests([{ url, uniqueKey: url, headers: { accept: IMAGE_ACCEPT } }]).then(() => undefined, (error: Error) => this.queueFailed(url, error)));
+      stored = await this.env.store.getMany('fetches', urls.map(imageFetchIdOf));
     } catch (error) {
-      await this.queueFailed(url, error as Error);
+      await Promise.all(urls.map((url) => this.queueFailed(url, error as Error)));
+      return;
     }
+    await Promise.all(
+      urls.map(async (url, i) => {
+        try {
+          const prior = await this.priorOutcome(url, stored[i]);
+          if (prior) await this.finish(url, prior);
+          else await this.env.feeder.offer(url, url, () => this.adder!.add({ url, uniqueKey: url, headers: { accept: IMAGE_ACCEPT } }).catch((error: Error) => this.queueFailed(url, error)));
+        } catch (error) {
+          await this.queueFailed(url, error as Error);
+        }
+      }),
+    );
   }
 
   /** Nothing is written, so the uses stay open for the next run. */
@@ -145,9 +151,8 @@ export class ImageCrawler {
   }
 
   /** An outcome that needs no request: an image stored by an earlier run, a final failure, or a refusal. */
-  private async priorOutcome(url: string): Promise<Outcome | undefined> {
+  private async priorOutcome(url: string, stored: Fetch | undefined): Promise<Outcome | undefined> {
     const { store, config } = this.env;
-    const stored = await store.get('fetches', imageFetchIdOf(url));
     if (stored?.outcome === 'ok' && stored.sha256 && (await store.has('images', stored.sha256))) return { imageId: stored.sha256 };
     const final = stored && stored.outcome !== 'ok' && !(stored.outcome === 'failed' && isTransient(stored.reason, stored.httpStatus) && (stored.attempts ?? 0) < config.maxAttempts);
     if (final) return { reason: stored.reason };
