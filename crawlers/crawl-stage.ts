@@ -1,13 +1,12 @@
 // The `crawl` stage: for each query, search (pages and auxiliary images), then fetch and store the
 // pages with their images, then the auxiliary images. Search hits are stored before anything is
 // fetched, so a resumed run fetches exactly what the first run set out to fetch. One page crawler and
-// one image crawler serve the whole run; while the runner waits for one query, the next few are
-// already searched and their requests queued, so the crawlers' pools stay full across queries.
+// one image crawler serve the whole run; the runner keeps enough queries going at once that the
+// crawlers' pools stay full, a new one starting as soon as any one is done.
 import path from 'node:path';
 import { Configuration, log as crawleeLog, LogLevel } from '@crawlee/core';
 import { StageCounts, type Stage, type StageContext } from '../src/core/stage.js';
 import { imageFetchIdOf, occurrenceIdOf, pageFetchIdOf, searchHitIdOf, type CorpusStore, type Occurrence, type Query, type SearchHit } from '../storage/index.js';
-import { replayCounts } from './counts.js';
 import { findChromium } from './fetch/chromium.js';
 import { CrawlRun } from './fetch/crawl-run.js';
 import type { ImageUse } from './fetch/image-crawler.js';
@@ -17,7 +16,8 @@ import { FetchError, type SafeFetchOptions } from './net/safe-http.js';
 import { UrlPolicy } from './net/url-policy.js';
 import { createSearchProvider, type SearchProvider } from './search/index.js';
 
-const LOOKAHEAD_PAGES_PER_SLOT = 8;
+/** Pages of the queries in progress per crawler slot: queued requests cost little, what is in flight is bounded by the crawlers. */
+const PAGES_IN_PROGRESS_PER_SLOT = 8;
 
 interface Run {
   provider: SearchProvider;
@@ -44,10 +44,6 @@ export class CrawlStage implements Stage {
   private run?: Run;
   /** Set once the search provider could not be reached: every later query fails at once with this reason. */
   private providerDown?: string;
-  /** The queries of this run in the runner's order, and the work already started for them. */
-  private order: string[] = [];
-  private readonly started = new Map<string, Promise<{ counts: StageCounts; error?: unknown }>>();
-  private lookahead = 1;
 
   /** `limiterFor` gives the per-host gate; a queue worker passes one shared by all workers. */
   constructor(private readonly limiterFor: (perHost: number, delayMs: number) => Pick<HostLimiter, 'acquire'> = (perHost, delayMs) => new HostLimiter(perHost, delayMs)) {}
@@ -85,12 +81,11 @@ export class CrawlStage implements Stage {
     });
     this.run = { provider, crawl };
     await crawl.start(ctx.signal);
-    // Enough queries ahead that the page crawler has several times its concurrency of pages waiting
-    // (queued requests cost little; what is in flight is bounded by the crawlers).
-    this.lookahead = Math.max(1, Math.ceil((LOOKAHEAD_PAGES_PER_SLOT * config.concurrency) / Math.max(1, config.pages)));
-    for await (const query of ctx.store.iterate('queries', { shard: ctx.shard })) {
-      if (!(await ctx.store.isStageDone(this.name, query.id))) this.order.push(query.id);
-    }
+  }
+
+  /** Enough queries at once that the page crawler has several times its width of pages waiting. */
+  queryConcurrency(ctx: StageContext): number {
+    return Math.max(1, Math.ceil((PAGES_IN_PROGRESS_PER_SLOT * ctx.config.crawl.concurrency) / Math.max(1, ctx.config.crawl.pages)));
   }
 
   async teardown(): Promise<void> {
@@ -98,34 +93,6 @@ export class CrawlStage implements Stage {
   }
 
   async runQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
-    const position = this.order.indexOf(query.id);
-    const ahead = position < 0 ? [] : this.order.slice(position + 1, position + 1 + this.lookahead);
-    for (const id of ahead) {
-      if (ctx.signal.aborted || this.started.has(id)) continue;
-      const next = await ctx.store.get('queries', id);
-      if (next) this.start(next, ctx);
-    }
-    const own = await (this.started.get(query.id) ?? this.start(query, ctx));
-    this.started.delete(query.id);
-    replayCounts(own.counts, counts);
-    if (own.error !== undefined) throw own.error;
-  }
-
-  /**
-   * Starts a query's crawl with counts of its own, replayed onto the runner's when the runner reaches
-   * the query; a failure is held until then (never an unhandled rejection), its counts kept.
-   */
-  private start(query: Query, ctx: StageContext): Promise<{ counts: StageCounts; error?: unknown }> {
-    const counts = new StageCounts();
-    const work = this.crawlQuery(query, ctx, counts).then(
-      () => ({ counts }),
-      (error: unknown) => ({ counts, error }),
-    );
-    this.started.set(query.id, work);
-    return work;
-  }
-
-  private async crawlQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
     const run = this.run!;
     const hits = await this.searchOnce(query, ctx, run.provider, counts);
     if (ctx.signal.aborted) return;

@@ -13,7 +13,7 @@ import { sniffImageType } from '../net/sniff.js';
 import { sharedCrawleeOptions, type CrawlEnv } from './crawlee-options.js';
 import { isTransient, settleFailure } from './failure.js';
 import type { HostFeeder } from './host-feeder.js';
-import { QueueAdder } from './queue-adder.js';
+import { CrawlQueue } from './crawl-queue.js';
 import type { QueryTracker } from './query-tracker.js';
 import { refusalOf } from './refusal.js';
 import { validatorsOf } from './validators.js';
@@ -56,7 +56,7 @@ export class ImageCrawler {
    * handler's async context (its response and body) for as long as it is referenced.
    */
   private readonly done = new Map<string, { settled: Settled; written?: Promise<void> }>();
-  private adder?: QueueAdder;
+  private queue?: CrawlQueue;
   /** Ids of the images this run stored (or is storing). */
   private readonly storedImages = new Set<string>();
 
@@ -65,12 +65,13 @@ export class ImageCrawler {
   /** The crawler on its own queue; it waits for requests until stopped. */
   create(queue: RequestQueue) {
     const { config } = this.env;
-    this.adder = new QueueAdder(queue);
+    this.queue = new CrawlQueue(queue);
     return new HttpCrawler(
       {
         ...sharedCrawleeOptions(config, queue, config.concurrency, {
           onRetry: () => undefined,
           onFinalFailure: async (request, failure) => {
+            this.queue!.settled(request.id);
             if (!this.waiting.has(request.uniqueKey)) return;
             await this.finish(request.uniqueKey, await this.failed(request.uniqueKey, failure.reason, failure.httpStatus, failure.attempts, failure.outcome));
           },
@@ -82,6 +83,7 @@ export class ImageCrawler {
           const url = request.uniqueKey;
           // The response is in: the host's room goes to its next request while this image is stored.
           this.env.feeder.release(url);
+          this.queue!.settled(request.id);
           if (!this.waiting.has(url)) return;
           const attempts = request.retryCount + 1;
           const status = response.statusCode ?? 0;
@@ -137,7 +139,7 @@ export class ImageCrawler {
         try {
           const prior = await this.priorOutcome(url, stored[i]);
           if (prior) await this.finish(url, prior);
-          else await this.env.feeder.offer(url, url, () => this.adder!.add({ url, uniqueKey: url, headers: { accept: IMAGE_ACCEPT } }).catch((error: Error) => this.queueFailed(url, error)));
+          else await this.env.feeder.offer(url, url, () => this.queue!.add({ url, uniqueKey: url, headers: { accept: IMAGE_ACCEPT } }).catch((error: Error) => this.queueFailed(url, error)));
         } catch (error) {
           await this.queueFailed(url, error as Error);
         }

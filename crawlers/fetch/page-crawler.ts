@@ -12,7 +12,7 @@ import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
 import { sharedCrawleeOptions, type CrawlEnv, type FinalFailure } from './crawlee-options.js';
 import type { FetchedPage, PageRequestData } from './fetched-page.js';
 import type { HostFeeder } from './host-feeder.js';
-import { QueueAdder } from './queue-adder.js';
+import { CrawlQueue } from './crawl-queue.js';
 import type { ImageCrawler, ImageUse } from './image-crawler.js';
 import type { PageParsePool } from './page-parse-pool.js';
 import { PageStore, type Attempt } from './page-store.js';
@@ -38,7 +38,7 @@ export interface PageCrawlEnv extends CrawlEnv {
 
 export class PageCrawler {
   private readonly pages: PageStore;
-  private adder?: QueueAdder;
+  private queue?: CrawlQueue;
   /** The attempt in progress for each request, by unique key. */
   private readonly attempts = new Map<string, Attempt>();
 
@@ -48,7 +48,7 @@ export class PageCrawler {
 
   /** The crawler on its queue: the HTTP crawler, or the browser crawler for `--render` (so plain crawls never load Playwright). */
   async create(queue: RequestQueue): Promise<Pick<BasicCrawler, 'run' | 'stop'>> {
-    this.adder = new QueueAdder(queue);
+    this.queue = new CrawlQueue(queue);
     // A page in flight holds only its text (it is parsed on a worker thread), so pages get the full width.
     const common = sharedCrawleeOptions(this.env.config, queue, this.env.config.concurrency, {
       onRetry: (request) => this.abandon(request),
@@ -94,7 +94,7 @@ export class PageCrawler {
     tracker.add(queryId, toFetch.length);
     for (const request of toFetch) {
       await this.env.feeder.offer(request.uniqueKey!, request.url, () =>
-        this.adder!.add(request).catch((error: Error) => {
+        this.queue!.add(request).catch((error: Error) => {
           counts.fail(`page-queue: ${error.message}`);
           this.env.feeder.release(request.uniqueKey!);
           tracker.settle(queryId);
@@ -141,6 +141,7 @@ export class PageCrawler {
       if (counts) await this.pages.unstored(counts, data, request.url, { ...failure, at: new Date().toISOString() });
     } finally {
       this.env.feeder.release(request.uniqueKey);
+      this.queue?.settled(request.id);
       this.env.tracker.settle(data.queryId);
     }
   }
@@ -156,6 +157,7 @@ export class PageCrawler {
     if (attempt.abandoned) return;
     this.attempts.delete(page.request.uniqueKey);
     this.env.feeder.release(page.request.uniqueKey);
+    this.queue?.settled(page.request.id);
     this.want(uses);
     this.env.tracker.settle(queryId);
   }
