@@ -24,9 +24,11 @@ export class CrawlRun {
   private queues: RequestQueue[] = [];
   private stops: Array<(reason: string) => void> = [];
   private running: Array<Promise<unknown>> = [];
-  private restoreHeapSizing?: () => void;
+  private readonly restoreHeapSizing: () => void;
 
   constructor(private readonly env: CrawlRunEnv) {
+    // Before the parsing threads start, so their heaps are sized for memory too.
+    this.restoreHeapSizing = sizeHeapForMemory();
     this.parser = new PageParsePool(env.config.requestTimeoutSecs * 1000);
     // One feeder for both crawlers: a host's politeness slots are shared by its pages and images.
     const feeder = new HostFeeder(env.config.perDomainConcurrency + 2);
@@ -36,7 +38,6 @@ export class CrawlRun {
 
   /** Starts both crawlers; they wait for requests until `close()`. An abort stops them and ends every query's wait. */
   async start(signal: AbortSignal): Promise<void> {
-    this.restoreHeapSizing = sizeHeapForMemory();
     const name = `${process.pid}-${Date.now()}`;
     const [pageQueue, imageQueue] = await Promise.all(['pages', 'images'].map((kind) => RequestQueue.open(`${kind}-${name}`, { config: this.env.crawleeConfig })));
     this.queues = [pageQueue!, imageQueue!];
@@ -58,7 +59,7 @@ export class CrawlRun {
     await Promise.all(this.running);
     await Promise.all(this.queues.map((queue) => queue.drop()));
     await this.parser.close();
-    this.restoreHeapSizing?.();
+    this.restoreHeapSizing();
   }
 
   /** Crawls one query: its web hits' pages with their images, and its auxiliary images; resolves once all are settled. */

@@ -45,6 +45,12 @@ export interface ImageCrawlEnv extends Omit<CrawlEnv, 'chromiumPath'> {
   feeder: HostFeeder;
 }
 
+/**
+ * Image URLs whose outcome this run remembers, for the later uses of the same URL; past it the oldest
+ * stored ones are read back from the store instead, so the run's memory does not grow with its images.
+ */
+const REMEMBERED_IMAGES = 5_000;
+
 const IMAGE_ACCEPT = 'image/avif,image/webp,image/apng,image/*,*/*;q=0.8';
 
 export class ImageCrawler {
@@ -121,8 +127,9 @@ export class ImageCrawler {
     }
     if (fresh.length > 0) void this.request(fresh);
     if (known.size === 0) return;
-    await Promise.all([...known.keys()].map((url) => this.done.get(url)!.written));
-    await this.write([...known].map(([url, waiting]) => ({ url, outcome: this.done.get(url)!.settled, uses: waiting })));
+    const entries = [...known].map(([url, waiting]) => ({ url, entry: this.done.get(url)!, uses: waiting }));
+    await Promise.all(entries.map(({ entry }) => entry.written));
+    await this.write(entries.map(({ url, entry, uses: waiting }) => ({ url, outcome: entry.settled, uses: waiting })));
   }
 
   /** Image URLs this run has no outcome for yet: an earlier run's outcome (read for all at once), or a request each. */
@@ -196,7 +203,23 @@ export class ImageCrawler {
     const entry: { settled: Settled; written?: Promise<void> } = { settled: { imageId: outcome.imageId, reason: outcome.reason, retryLater: outcome.retryLater } };
     entry.written = this.write([{ url, outcome, uses }]).finally(() => delete entry.written);
     this.done.set(url, entry);
+    if (this.done.size > REMEMBERED_IMAGES) this.forgetOldestStored();
     await entry.written;
+  }
+
+  /**
+   * Forgets the oldest image URL that brought an image and is written: a later use reads it from the
+   * store (its Fetch names the image). Failures are kept, so a URL that failed is asked once a run.
+   */
+  private forgetOldestStored(): void {
+    let looked = 0;
+    for (const [url, entry] of this.done) {
+      if (entry.settled.imageId && !entry.written) {
+        this.done.delete(url);
+        return;
+      }
+      if (++looked >= 64) return;
+    }
   }
 
   /** One batch: each outcome's Fetch and new image, and each use's link; then each use is settled for its query. */
