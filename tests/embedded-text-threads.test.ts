@@ -1,6 +1,6 @@
-// The embedded text embedder on worker threads: the same vectors as in-process, bit for bit, each
-// where its text was; the same scores from the score stage on a real mirror store at 1 and 2
-// threads; a failing batch rejects without taking the pool down; closing ends every thread.
+// The embedded text embedder on ONNX Runtime's threads: the same vectors at 1 and 2 threads, bit for
+// bit, each where its text was; the same scores from the score stage on a real mirror store at 1 and
+// 2 threads; a failing batch rejects and the encoder goes on.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -9,7 +9,6 @@ import { runStage } from '../src/core/stage.js';
 import { UniversalSentenceEncoder } from '../src/models/embedded-text.js';
 import { loadModels } from '../src/models/registry.js';
 import { modelServicesOf } from '../src/models/services.js';
-import { UseLitePool } from '../src/models/use-lite-pool.js';
 import { dot } from '../scorers/calibration.js';
 import { createScoreStage } from '../scorers/score-stage.js';
 import { buildMirrorStore } from './helpers/describe-store.js';
@@ -25,12 +24,12 @@ async function mirrorTexts(): Promise<string[]> {
   return [...texts, '', texts[3]!];
 }
 
-test('USE-lite on 2 threads gives the in-process vectors bit for bit, each in its own slot', async (t) => {
+test('USE-lite on 2 threads gives the 1-thread vectors bit for bit, each in its own slot', async (t) => {
   const texts = await mirrorTexts();
-  const inProcess = new UniversalSentenceEncoder(undefined, { threads: 1 });
+  const oneThread = new UniversalSentenceEncoder(undefined, { threads: 1 });
   const threaded = new UniversalSentenceEncoder(undefined, { threads: 2 });
-  t.after(() => Promise.all([inProcess.dispose(), threaded.dispose()]));
-  const [one, two] = await Promise.all([inProcess.embedTexts(texts), threaded.embedTexts(texts)]);
+  t.after(() => Promise.all([oneThread.dispose(), threaded.dispose()]));
+  const [one, two] = await Promise.all([oneThread.embedTexts(texts), threaded.embedTexts(texts)]);
   assert.equal(two.length, texts.length);
   assert.deepEqual(two, one);
   // Alone, a text pads differently, which moves its vector only by float rounding.
@@ -64,12 +63,10 @@ test('the score stage gives the same scores at 1 and 2 embedding threads on a mi
   assert.deepEqual(two, one);
 });
 
-test('a batch a thread fails on is rejected; the pool goes on and closes with no thread left', async (t) => {
-  const pool = new UseLitePool(1);
-  t.after(() => pool.close());
-  await assert.rejects(pool.embedBatch([42 as unknown as string]));
-  const [vector] = await pool.embedBatch(['Ray Charles at the piano']);
+test('a batch that fails is rejected, and the encoder goes on', async (t) => {
+  const encoder = new UniversalSentenceEncoder(undefined, { threads: 1 });
+  t.after(() => encoder.dispose());
+  await assert.rejects(encoder.embedTexts([42 as unknown as string]));
+  const [vector] = await encoder.embedTexts(['Ray Charles at the piano']);
   assert.equal(vector!.length, 512);
-  await pool.close();
-  assert.equal(pool.threads, 0);
 });

@@ -1,23 +1,21 @@
 // The embedded offline text embedder: Universal Sentence Encoder lite (512 dimensions) on ONNX
-// Runtime (use-lite-onnx.ts), on worker threads when the machine has more than one core (a session's
-// run is synchronous: threads keep the event loop free and use every core). Loaded on first use, so
+// Runtime (use-lite-onnx.ts), in-process, its passes on every core (ONNX Runtime's own threads). Loaded on first use, so
 // commands that never embed text never pay for it.
 import { availableParallelism } from 'node:os';
 import { loadUseLiteOnnx, type UseLiteModel } from './use-lite-onnx.js';
-import { UseLitePool } from './use-lite-pool.js';
 import type { TextEmbedder } from './types.js';
 import type { UsageMeter } from './usage.js';
 
 export const EMBEDDED_PROVIDER = 'embedded';
 
-/** Texts per forward pass: small enough that a query's texts spread over every thread, large enough to amortise a pass. */
+/** Texts per forward pass: larger batches cost more per text (attention over padded rows). */
 const BATCH = 16;
 
-/** Threads by default: one per core, up to 4 (each holds its own ~30 MB model). */
+/** ONNX Runtime threads by default: one per core, up to 4. */
 export const DEFAULT_EMBEDDING_THREADS = Math.min(4, availableParallelism());
 
 export interface UniversalSentenceEncoderOptions {
-  /** 1 embeds in-process; more starts that many worker threads, each with its own model. */
+  /** ONNX Runtime's threads for each pass. */
   threads?: number;
 }
 
@@ -26,10 +24,9 @@ export class UniversalSentenceEncoder implements TextEmbedder {
   readonly model = 'universal-sentence-encoder-lite';
   readonly dimensions = 512;
   private readonly threads: number;
-  private inProcess?: Promise<UseLiteModel>;
-  private pool?: UseLitePool;
-  /** In-process passes run one at a time, on one session. */
-  private inProcessQueue: Promise<unknown> = Promise.resolve();
+  private loaded?: Promise<UseLiteModel>;
+  /** Passes run one at a time: a session's run is synchronous, and its threads are already every core. */
+  private passes: Promise<unknown> = Promise.resolve();
 
   /** With a meter, each forward pass counts as one request, so stage summaries show the local work too. */
   constructor(
@@ -40,42 +37,32 @@ export class UniversalSentenceEncoder implements TextEmbedder {
   }
 
   private embedBatch(texts: string[]): Promise<Float32Array[]> {
-    if (this.threads > 1) {
-      this.pool ??= new UseLitePool(this.threads);
-      return this.pool.embedBatch(texts);
-    }
-    this.inProcess ??= loadUseLiteOnnx({ threads: 1 });
-    const pass = this.inProcessQueue.then(async () => (await this.inProcess!).embedBatch(texts));
-    this.inProcessQueue = pass.catch(() => undefined);
+    this.loaded ??= loadUseLiteOnnx({ threads: this.threads });
+    const pass = this.passes.then(async () => (await this.loaded!).embedBatch(texts));
+    this.passes = pass.catch(() => undefined);
     return pass;
   }
 
   /**
-   * Texts are sorted by length before batching, so a batch pads little; the batches run on every
-   * thread at once. The batches do not depend on the thread count, so neither do the vectors.
+   * Texts are sorted by length before batching, so a batch pads little. The batches do not depend on
+   * the thread count, and ONNX Runtime splits a pass's work by output, so neither do the vectors.
    */
   async embedTexts(texts: string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
     const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length || a - b);
-    const batches: number[][] = [];
-    for (let i = 0; i < order.length; i += BATCH) batches.push(order.slice(i, i + BATCH));
     const vectors: Float32Array[] = new Array(texts.length);
-    await Promise.all(
-      batches.map(async (batch) => {
-        const embedded = await this.embedBatch(batch.map((i) => texts[i]!));
-        this.meter?.record(`${this.provider}:${this.model}`, { requests: 1 });
-        batch.forEach((i, j) => (vectors[i] = embedded[j]!));
-      }),
-    );
+    for (let i = 0; i < order.length; i += BATCH) {
+      const batch = order.slice(i, i + BATCH);
+      const embedded = await this.embedBatch(batch.map((j) => texts[j]!));
+      this.meter?.record(`${this.provider}:${this.model}`, { requests: 1 });
+      batch.forEach((j, k) => (vectors[j] = embedded[k]!));
+    }
     return vectors;
   }
 
   async dispose(): Promise<void> {
-    const pool = this.pool;
-    const inProcess = this.inProcess;
-    this.pool = undefined;
-    this.inProcess = undefined;
-    await pool?.close();
-    (await inProcess?.catch(() => undefined))?.dispose();
+    const loaded = this.loaded;
+    this.loaded = undefined;
+    (await loaded?.catch(() => undefined))?.dispose();
   }
 }
