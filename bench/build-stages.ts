@@ -9,7 +9,7 @@
 //
 //   node --import tsx bench/build-stages.ts [--delay-ms 200]
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,9 +18,9 @@ import { loadConfig } from '../src/core/config.js';
 import { runBuildSteps, type BuildStep } from '../src/cli/pipeline.js';
 import { openModelServices } from '../src/models/services.js';
 import { CorpusStore, WHOLE } from '../storage/index.js';
-import { CORPORA, ROOT, runCli } from '../tests/helpers/cli.js';
+import { ROOT } from '../tests/helpers/cli.js';
 import { chatReply, startOpenAiServer } from '../tests/helpers/openai-server.js';
-import { startStaticServer } from '../tests/helpers/static-server.js';
+import { MIRROR_QUERIES, runOnMirror } from './mirror-site.js';
 import { measure, ocrRate, useLiteRate, type EncoderRate } from './timing.js';
 
 const { values: args } = parseArgs({
@@ -120,17 +120,9 @@ function runChild(label: string, step: string, storeDir: string, configFile: str
 }
 
 async function crawlMirror(dir: string): Promise<{ store: string; config: string }> {
-  const site = await startStaticServer(path.join(CORPORA, 'wiki-ray-charles'));
-  try {
-    const config = path.join(dir, 'm2rag.yaml');
-    await writeFile(config, `crawl:\n  search: local\n  site: ${site.url}/A/index.htm\n  allowPrivate: true\nimages:\n  minBytes: 2048\n  minPixels: 5000\n`);
-    const store = path.join(dir, 'store');
-    const crawled = await runCli(['--store', store, '--config', config, 'crawl', '--queries', path.join(ROOT, 'examples/mirror-queries.txt')], { timeoutMs: 1_200_000 });
-    if (crawled.code !== 0) throw new Error(`crawl failed: ${crawled.stderr.slice(-2000)}`);
-    return { store, config };
-  } finally {
-    await site.close();
-  }
+  const store = path.join(dir, 'store');
+  const config = await runOnMirror(dir, store, [['crawl', '--queries', MIRROR_QUERIES]]);
+  return { store, config };
 }
 
 function row(cells: Array<string | number>): string {

@@ -9,7 +9,7 @@
 //
 //   node --import tsx bench/run.ts [--store <built store>] [--delay-ms 200] [--concurrency 4]
 // Without --store it builds one from ../shared/corpora/wiki-ray-charles with examples/mirror-queries.txt.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,9 +19,8 @@ import { generateExtractive } from '../src/runner/extractive.js';
 import { rerank } from '../src/runner/rerank.js';
 import { buildRetrievalCorpus, keptElementsByQuery, retrieve } from '../src/runner/retrieve.js';
 import { CorpusStore, loadDescriptions, type Query } from '../storage/index.js';
-import { CORPORA, ROOT, runCli } from '../tests/helpers/cli.js';
 import { chatReply, startOpenAiServer } from '../tests/helpers/openai-server.js';
-import { startStaticServer } from '../tests/helpers/static-server.js';
+import { MIRROR_QUERIES, runOnMirror } from './mirror-site.js';
 
 const { values: args } = parseArgs({
   options: { store: { type: 'string' }, 'delay-ms': { type: 'string', default: '200' }, concurrency: { type: 'string', default: '4' } },
@@ -37,19 +36,11 @@ function stats(values: number[]): string {
 }
 
 async function buildMirrorStore(dir: string): Promise<string> {
-  const server = await startStaticServer(path.join(CORPORA, 'wiki-ray-charles'));
-  try {
-    const config = path.join(dir, 'm2rag.yaml');
-    await writeFile(config, `crawl:\n  search: local\n  site: ${server.url}/A/index.htm\n  allowPrivate: true\nimages:\n  minBytes: 2048\n  minPixels: 5000\n`);
-    const store = path.join(dir, 'store');
-    const started = performance.now();
-    const result = await runCli(['--store', store, '--config', config, 'build', '--queries', path.join(ROOT, 'examples/mirror-queries.txt')], { timeoutMs: 1_200_000 });
-    if (result.code !== 0) throw new Error(`build failed: ${result.stderr.slice(-2000)}`);
-    console.log(`built the mirror store in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    return store;
-  } finally {
-    await server.close();
-  }
+  const store = path.join(dir, 'store');
+  const started = performance.now();
+  await runOnMirror(dir, store, [['build', '--queries', MIRROR_QUERIES]]);
+  console.log(`built the mirror store in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return store;
 }
 
 const temp = await mkdtemp(path.join(tmpdir(), 'm2rag-bench-run-'));

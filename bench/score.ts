@@ -9,7 +9,7 @@
 //
 //   node --import tsx bench/score.ts [--store <store after describe>]
 // The machine's load average is printed too: other processes on the cores slow the wall clock.
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,25 +20,14 @@ import { loadModels } from '../src/models/registry.js';
 import { modelServicesOf } from '../src/models/services.js';
 import { createScoreStage } from '../scorers/score-stage.js';
 import { CorpusStore } from '../storage/index.js';
-import { CORPORA, ROOT, runCli } from '../tests/helpers/cli.js';
-import { startStaticServer } from '../tests/helpers/static-server.js';
+import { MIRROR_QUERIES, runOnMirror } from './mirror-site.js';
 
 const { values: args } = parseArgs({ options: { store: { type: 'string' } } });
 
 async function buildDescribedStore(dir: string): Promise<string> {
-  const server = await startStaticServer(path.join(CORPORA, 'wiki-ray-charles'));
-  try {
-    const config = path.join(dir, 'm2rag.yaml');
-    await writeFile(config, `crawl:\n  search: local\n  site: ${server.url}/A/index.htm\n  allowPrivate: true\nimages:\n  minBytes: 2048\n  minPixels: 5000\n`);
-    const store = path.join(dir, 'built');
-    for (const step of [['crawl', '--queries', path.join(ROOT, 'examples/mirror-queries.txt')], ['process'], ['describe']]) {
-      const result = await runCli(['--store', store, '--config', config, ...step], { timeoutMs: 1_200_000 });
-      if (result.code !== 0) throw new Error(`${step[0]} failed: ${result.stderr.slice(-2000)}`);
-    }
-    return store;
-  } finally {
-    await server.close();
-  }
+  const store = path.join(dir, 'built');
+  await runOnMirror(dir, store, [['crawl', '--queries', MIRROR_QUERIES], ['process'], ['describe']]);
+  return store;
 }
 
 async function emptyModelCache(store: CorpusStore): Promise<number> {

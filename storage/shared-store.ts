@@ -3,7 +3,7 @@
 // with the holder's pid in `db.pid`). A later process that finds the LOCK held opens the store as a
 // many-level guest over that socket: `stats`, `export`, `show` and `serve` read (and may write)
 // while a build or worker writes, every operation going through the one process that owns the files.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -108,8 +108,10 @@ export async function shareDatabase(db: StoreDatabase, dir: string): Promise<voi
     server.close();
     // Guests still connected learn at once that they must open the store again (storage/store.ts retries).
     sockets.forEach((socket) => socket.destroy());
-    void rm(socketPath, { force: true });
-    void rm(pidFileOf(dir), { force: true });
+    // At once, not on the thread pool: the store is closed when its close resolves, files included
+    // (a caller that copies the folder next must not see the pid file vanish under it).
+    rmSync(socketPath, { force: true });
+    rmSync(pidFileOf(dir), { force: true });
   });
 }
 
