@@ -118,7 +118,7 @@ export class ImageCrawler {
       this.env.tracker.add(use.queryId);
       const url = use.occurrence.url;
       const waiting = this.waiting.get(url);
-      if (this.done.has(url)) known.set(url, [...(known.get(url) ?? []), use]);
+      if (this.done.has(url)) known.set(url, (known.get(url) ?? []).concat(use));
       else if (waiting) waiting.push(use);
       else {
         this.waiting.set(url, [use]);

@@ -55,11 +55,10 @@ function noteHead(element: Element, head: PageHead): void {
   else if (name === 'link' && head.canonical === undefined && attribs.href && (attribs.rel ?? '').toLowerCase().split(/\s+/).includes('canonical')) head.canonical = attribs.href;
 }
 
-/** Checks a fetched page's decoded text against the caps before it is parsed: binary bytes and size skip it. */
-export function checkBody(body: string, limits: PageLimits): string | undefined {
+/** Checks a fetched page's decoded text (of `bytes` UTF-8 bytes) against the caps before it is parsed: binary bytes and size skip it. */
+export function checkBody(body: string, limits: PageLimits, bytes = Buffer.byteLength(body)): string | undefined {
   const binary = binaryContentReason(body);
   if (binary) return `binary: ${binary}`;
-  const bytes = Buffer.byteLength(body);
   if (bytes > limits.maxHtmlBytes) return `too-large-html: ${bytes} bytes > ${limits.maxHtmlBytes}`;
   return undefined;
 }

@@ -32,7 +32,8 @@ export type ParsedPage =
     };
 
 export function parsePage({ body, finalUrl, limits }: PageParseInput): ParsedPage {
-  const unusable = checkBody(body, limits);
+  const bodyBytes = Buffer.byteLength(body);
+  const unusable = checkBody(body, limits, bodyBytes);
   if (unusable !== undefined) return { kind: 'skip', reason: unusable };
   const $ = parseHtml(body);
   const check = checkDom($, limits);
@@ -42,8 +43,10 @@ export function parsePage({ body, finalUrl, limits }: PageParseInput): ParsedPag
   const marked: Element[] = [];
   const scan = findPageImages($, finalUrl, limits, marked);
   // The page's own text, marked, unless the checks cut it (links past the cap, images past the caps): then the DOM is serialized.
-  const html = check.truncated.length === 0 && scan.beyondCaps === 0 ? markInText(body, marked) : $.html();
-  const htmlBytes = Buffer.byteLength(html);
+  const spliced = check.truncated.length === 0 && scan.beyondCaps === 0;
+  const html = spliced ? markInText(body, marked) : $.html();
+  // The marks are ASCII: spliced, the text grew by as many bytes as characters.
+  const htmlBytes = spliced ? bodyBytes + html.length - body.length : Buffer.byteLength(html);
   if (htmlBytes > limits.maxHtmlBytes) return { kind: 'skip', reason: `too-large-html: ${htmlBytes} bytes > ${limits.maxHtmlBytes}` };
   const caps = `${limits.maxOccurrences} occurrences, ${limits.maxImages} distinct images`;
   return {
