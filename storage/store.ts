@@ -62,7 +62,7 @@ export interface StageStats {
 }
 
 type BatchOp =
-  | { type: 'put'; sublevel: JsonSublevel | TextSublevel; key: string; value: unknown }
+  | { type: 'put'; sublevel: JsonSublevel | TextSublevel; key: string; value: unknown; valueEncoding?: 'view' }
   | { type: 'del'; sublevel: JsonSublevel | TextSublevel; key: string };
 
 /** What a batch writes to: the store's private parts, which only this module can reach. */
@@ -109,8 +109,10 @@ export class StoreBatch {
     return this;
   }
 
-  putHtml(pageId: string, html: string): this {
-    this.ops.push({ type: 'put', sublevel: this.target.html, key: pageId, value: html });
+  /** A page's HTML, as text or as its UTF-8 bytes (written as they are: no encoding on this thread). */
+  putHtml(pageId: string, html: string | Uint8Array): this {
+    if (typeof html === 'string') this.ops.push({ type: 'put', sublevel: this.target.html, key: pageId, value: html });
+    else this.ops.push({ type: 'put', sublevel: this.target.html, key: pageId, value: html, valueEncoding: 'view' });
     return this;
   }
 

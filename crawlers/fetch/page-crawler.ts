@@ -69,7 +69,8 @@ export class PageCrawler {
           // The response is in: the host's room goes to its next request while this page is parsed and stored.
           this.env.feeder.release(request.uniqueKey);
           await this.handle({
-            body: typeof body === 'string' ? body : body.toString(textEncodingOf(contentType.encoding)),
+            body,
+            encoding: textEncodingOf(contentType.encoding),
             request: request as Request<PageRequestData>,
             status: response.statusCode ?? 0,
             finalUrl: request.loadedUrl ?? request.url,
