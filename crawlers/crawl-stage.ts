@@ -8,6 +8,7 @@ import { Configuration, log as crawleeLog, LogLevel } from '@crawlee/core';
 import { StageCounts, type Stage, type StageContext } from '../src/core/stage.js';
 import { imageFetchIdOf, occurrenceIdOf, pageFetchIdOf, searchHitIdOf, type CorpusStore, type Occurrence, type Query, type SearchHit } from '../storage/index.js';
 import { findChromium } from './fetch/chromium.js';
+import { CrawlQueueStorage } from './fetch/crawl-queue-storage.js';
 import { CrawlRun } from './fetch/crawl-run.js';
 import type { ImageUse } from './fetch/image-crawler.js';
 import { HostLimiter } from './net/host-limiter.js';
@@ -24,10 +25,12 @@ interface Run {
   crawl: CrawlRun;
 }
 
-/** Crawlee's queues live in memory (the store is the resume state); anything it writes goes inside the store directory. */
+/** Crawlee's queues live in memory and hold only the work not done yet (the store is the resume state); anything it writes goes inside the store directory. */
 export function crawleeConfigFor(storeDir: string, memoryMbytes: number): Configuration {
+  const localDataDirectory = path.join(storeDir, 'crawlee');
   return new Configuration({
-    storageClientOptions: { localDataDirectory: path.join(storeDir, 'crawlee') },
+    storageClient: new CrawlQueueStorage({ localDataDirectory, persistStorage: false }),
+    storageClientOptions: { localDataDirectory },
     persistStorage: false,
     purgeOnStart: false,
     memoryMbytes,

@@ -3,12 +3,13 @@
 // bound, serving every query of the run. A query's crawl resolves once every request it asked for
 // (its pages, the meta-refresh targets they led to, their images and its auxiliary images) has its
 // outcome written; the store, not Crawlee's queue, is the state a resumed run starts from.
-import { RequestQueue } from '@crawlee/core';
+import type { RequestQueue } from '@crawlee/core';
 import type { StageCounts } from '../../src/core/stage.js';
 import type { SearchHit } from '../../storage/index.js';
+import { CrawlRequestQueue } from './crawl-queue-storage.js';
 import { HostFeeder } from './host-feeder.js';
 import { ImageCrawler, type ImageUse } from './image-crawler.js';
-import { sizeHeapForMemory } from './heap-sizing.js';
+import { tuneV8ForCrawl } from './v8-settings.js';
 import type { CrawlEnv } from './crawlee-options.js';
 import { PageCrawler } from './page-crawler.js';
 import { PageParsePool } from './page-parse-pool.js';
@@ -24,11 +25,11 @@ export class CrawlRun {
   private queues: RequestQueue[] = [];
   private stops: Array<(reason: string) => void> = [];
   private running: Array<Promise<unknown>> = [];
-  private readonly restoreHeapSizing: () => void;
+  private readonly restoreV8Settings: () => void;
 
   constructor(private readonly env: CrawlRunEnv) {
-    // Before the parsing threads start, so their heaps are sized for memory too.
-    this.restoreHeapSizing = sizeHeapForMemory();
+    // Before the parsing threads start, so the settings hold for them too.
+    this.restoreV8Settings = tuneV8ForCrawl();
     this.parser = new PageParsePool(env.config.requestTimeoutSecs * 1000);
     // One feeder for both crawlers: a host's politeness slots are shared by its pages and images.
     const feeder = new HostFeeder(env.config.perDomainConcurrency + 2);
@@ -39,7 +40,7 @@ export class CrawlRun {
   /** Starts both crawlers; they wait for requests until `close()`. An abort stops them and ends every query's wait. */
   async start(signal: AbortSignal): Promise<void> {
     const name = `${process.pid}-${Date.now()}`;
-    const [pageQueue, imageQueue] = await Promise.all(['pages', 'images'].map((kind) => RequestQueue.open(`${kind}-${name}`, { config: this.env.crawleeConfig })));
+    const [pageQueue, imageQueue] = await Promise.all(['pages', 'images'].map((kind) => CrawlRequestQueue.open(`${kind}-${name}`, { config: this.env.crawleeConfig })));
     this.queues = [pageQueue!, imageQueue!];
     const crawlers = [await this.pages.create(pageQueue!), this.images.create(imageQueue!)];
     this.stops = crawlers.map((crawler) => (reason: string) => crawler.stop(reason));
@@ -59,7 +60,7 @@ export class CrawlRun {
     await Promise.all(this.running);
     await Promise.all(this.queues.map((queue) => queue.drop()));
     await this.parser.close();
-    this.restoreHeapSizing();
+    this.restoreV8Settings();
   }
 
   /** Crawls one query: its web hits' pages with their images, and its auxiliary images; resolves once all are settled. */

@@ -77,7 +77,6 @@ export class ImageCrawler {
         ...sharedCrawleeOptions(config, queue, config.concurrency, {
           onRetry: () => undefined,
           onFinalFailure: async (request, failure) => {
-            this.queue!.settled(request.id);
             if (!this.waiting.has(request.uniqueKey)) return;
             await this.finish(request.uniqueKey, await this.failed(request.uniqueKey, failure.reason, failure.httpStatus, failure.attempts, failure.outcome));
           },
@@ -89,7 +88,6 @@ export class ImageCrawler {
           const url = request.uniqueKey;
           // The response is in: the host's room goes to its next request while this image is stored.
           this.env.feeder.release(url);
-          this.queue!.settled(request.id);
           if (!this.waiting.has(url)) return;
           const attempts = request.retryCount + 1;
           const status = response.statusCode ?? 0;

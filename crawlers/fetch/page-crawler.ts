@@ -142,7 +142,6 @@ export class PageCrawler {
       if (counts) await this.pages.unstored(counts, data, request.url, { ...failure, at: new Date().toISOString() });
     } finally {
       this.env.feeder.release(request.uniqueKey);
-      this.queue?.settled(request.id);
       this.env.tracker.settle(data.queryId);
     }
   }
@@ -158,7 +157,6 @@ export class PageCrawler {
     if (attempt.abandoned) return;
     this.attempts.delete(page.request.uniqueKey);
     this.env.feeder.release(page.request.uniqueKey);
-    this.queue?.settled(page.request.id);
     this.want(uses);
     this.env.tracker.settle(queryId);
   }
