@@ -166,6 +166,14 @@ export interface StoreLocation {
   blobsDir?: string;
 }
 
+/**
+ * LevelDB's table file size: 1 MiB, not its default 2 MiB. LevelDB reads a compaction's input tables
+ * through memory maps, so they are resident while it runs, and a compaction takes up to 25 tables'
+ * worth of bytes; a store of pages' HTML grows levels whose compactions reach that size. Halving the
+ * tables halves those spikes: the 20× latency benchmark's peak RSS 367–371 → 350–358 MB (BENCHMARKS.md).
+ */
+const TABLE_FILE_BYTES = 1024 * 1024;
+
 export class CorpusStore {
   readonly dir: string;
   private readonly db: StoreDatabase;
@@ -211,7 +219,7 @@ export class CorpusStore {
       // Held by another process: go through it (storage/shared-store.ts).
       store = await openOrJoin(dir, {
         here: async () => {
-          const db = new Level<string, unknown>(path.join(dir, 'db'), { valueEncoding: 'json', createIfMissing: folder.create });
+          const db = new Level<string, unknown>(path.join(dir, 'db'), { valueEncoding: 'json', createIfMissing: folder.create, maxFileSize: TABLE_FILE_BYTES });
           return CorpusStore.over(db, { dir }).then(async (opened) => (await shareDatabase(db, dir), opened));
         },
         join: (db) => CorpusStore.over(db, { dir }),
