@@ -1,5 +1,5 @@
 // A pool of worker threads running one TypeScript module's default export (piscina, through
-// ts-thread.js). Used for synchronous work that must not hold the main thread's event loop, or that
+// ts-thread.cjs). Used for synchronous work that must not hold the main thread's event loop, or that
 // needs every core: a crawl's page parsing, a page's main-content extraction under a time limit,
 // the embedded text encoder.
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -16,7 +16,7 @@ export interface ThreadPoolOptions {
 /** Piscina over `module`; a thread that cannot start fails the task it was given, the pool itself never throws. */
 export function threadPool({ module, threads, idleTimeoutMs = 60_000 }: ThreadPoolOptions): Piscina {
   const pool = new Piscina({
-    filename: new URL('./ts-thread.js', import.meta.url).href,
+    filename: new URL('./ts-thread.cjs', import.meta.url).href,
     workerData: { module: module.href },
     minThreads: threads,
     maxThreads: threads,
