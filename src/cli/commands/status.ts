@@ -2,7 +2,6 @@
 // jobs that failed for good with their reasons.
 import { Command } from 'commander';
 import { MAP_STEPS } from '../../queue/steps.js';
-import { queueStatus } from '../../queue/status.js';
 
 export function register(program: Command): void {
   program
@@ -11,6 +10,8 @@ export function register(program: Command): void {
     .requiredOption('--queue <url>', 'the Redis server of the queue (redis://host:port)')
     .option('--json', 'print the status as JSON')
     .action(async (options: { queue: string; json?: boolean }) => {
+      // Loaded here, not at the top: every command registers at start-up, and BullMQ is only this one's.
+      const { queueStatus } = await import('../../queue/status.js');
       const statuses = await queueStatus(options.queue, MAP_STEPS, { details: true });
       if (options.json) {
         process.stdout.write(JSON.stringify(statuses) + '\n');
