@@ -8,6 +8,7 @@ import { Configuration, log as crawleeLog, LogLevel } from '@crawlee/core';
 import { StageCounts, type Stage, type StageContext } from '../src/core/stage.js';
 import { imageFetchIdOf, occurrenceIdOf, pageFetchIdOf, searchHitIdOf, type CorpusStore, type Occurrence, type Query, type SearchHit } from '../storage/index.js';
 import { findChromium } from './fetch/chromium.js';
+import { OwnProcessSystemInfo } from './fetch/own-process-system-info.js';
 import { CrawlQueueStorage } from './fetch/crawl-queue-storage.js';
 import { CrawlRun } from './fetch/crawl-run.js';
 import type { ImageUse } from './fetch/image-crawler.js';
@@ -25,16 +26,22 @@ interface Run {
   crawl: CrawlRun;
 }
 
-/** Crawlee's queues live in memory and hold only the work not done yet (the store is the resume state); anything it writes goes inside the store directory. */
-export function crawleeConfigFor(storeDir: string, memoryMbytes: number): Configuration {
+/**
+ * Crawlee's queues live in memory and hold only the work not done yet (the store is the resume
+ * state); anything it writes goes inside the store directory. Its memory bound reads this process's
+ * RSS, unless the crawl renders pages (then Chromium's processes count too).
+ */
+export function crawleeConfigFor(storeDir: string, memoryMbytes: number, { render = false }: { render?: boolean } = {}): Configuration {
   const localDataDirectory = path.join(storeDir, 'crawlee');
-  return new Configuration({
+  const configuration = new Configuration({
     storageClient: new CrawlQueueStorage({ localDataDirectory, persistStorage: false }),
     storageClientOptions: { localDataDirectory },
     persistStorage: false,
     purgeOnStart: false,
     memoryMbytes,
   });
+  if (!render) configuration.useEventManager(new OwnProcessSystemInfo(configuration));
+  return configuration;
 }
 
 async function storedHits(store: CorpusStore, queryId: string): Promise<SearchHit[]> {
@@ -76,7 +83,7 @@ export class CrawlStage implements Stage {
     const crawl = new CrawlRun({
       store: ctx.store,
       config,
-      crawleeConfig: crawleeConfigFor(ctx.store.dir, config.memoryMbytes),
+      crawleeConfig: crawleeConfigFor(ctx.store.dir, config.memoryMbytes, { render: config.render }),
       fetchOptions,
       policy,
       robots,
