@@ -4,10 +4,11 @@
 // - The heap grows by half past what its last full collection kept (`--heap-growing-percent=50`),
 //   not by V8's dynamic factor of up to 4×: by default the garbage of parsed pages piles up far
 //   past the live set (~90 MB), and the heap keeps the space it grew (at 1× the latency benchmark
-//   the heap was still growing at the end, 194 MB, with peak RSS 525 MB). An earlier `--optimize-for-size` bounded it too, but with a young
-//   generation that never grows and full collections whenever the crawl waited: at 1× the latency
-//   benchmark, 3 pairs of runs taken in turn, 12.6–13.2 s and 17–18 s of CPU with it, 10.6–11.4 s
-//   and 13–14 s without it; peak RSS 282–321 → 424–426 MB, and 482 MB at 20× (BENCHMARKS.md).
+//   it was still growing at the end, 194 MB, with peak RSS 525 MB). The `--optimize-for-size` used
+//   before bounded it too, but with a young generation that never grows and a full collection
+//   whenever the crawl waited. At 1× the latency benchmark, 3 pairs of runs taken in turn: with it
+//   12.6–13.2 s and 17–18 s of CPU, without it 10.6–11.4 s and 13–14 s; peak RSS 282–321 →
+//   424–426 MB, and 482–491 MB at 20× (BENCHMARKS.md).
 // - The optimizing compiler inlines less (a cumulative budget of 100 bytecodes per function, not
 //   920). Its compiles ran on V8's helper threads at about 1.5 cores through the first five seconds
 //   of a 2-core crawl, leaving the crawl's own thread half a core. With the smaller budget: 1× the
