@@ -3,14 +3,10 @@
 // fetched, so a resumed run fetches exactly what the first run set out to fetch. One page crawler and
 // one image crawler serve the whole run; the runner keeps enough queries going at once that the
 // crawlers' pools stay full, a new one starting as soon as any one is done.
-import path from 'node:path';
-import { Configuration, log as crawleeLog, LogLevel } from '@crawlee/core';
 import { StageCounts, type Stage, type StageContext } from '../src/core/stage.js';
 import { imageFetchIdOf, occurrenceIdOf, pageFetchIdOf, searchHitIdOf, type CorpusStore, type Occurrence, type Query, type SearchHit } from '../storage/index.js';
 import { findChromium } from './fetch/chromium.js';
-import { OwnProcessSystemInfo } from './fetch/own-process-system-info.js';
-import { CrawlQueueStorage } from './fetch/crawl-queue-storage.js';
-import { CrawlRun } from './fetch/crawl-run.js';
+import type { CrawlRun, CrawlRunEnv } from './fetch/crawl-run.js';
 import type { ImageUse } from './fetch/image-crawler.js';
 import { HostLimiter } from './net/host-limiter.js';
 import { RobotsCache } from './net/robots.js';
@@ -23,25 +19,26 @@ const PAGES_IN_PROGRESS_PER_SLOT = 8;
 
 interface Run {
   provider: SearchProvider;
-  crawl: CrawlRun;
+  robots?: RobotsCache;
+  /** The crawlers, started; a query waits for them only once its hits are known and their robots.txt asked for. */
+  crawl: Promise<CrawlRun>;
 }
 
 /**
- * Crawlee's queues live in memory and hold only the work not done yet (the store is the resume
- * state); anything it writes goes inside the store directory. Its memory bound reads this process's
- * RSS, unless the crawl renders pages (then Chromium's processes count too).
+ * Loads Crawlee and starts the run's crawlers. Loading takes 0.3–0.5 s of the main thread; done
+ * while the first queries are searched and their hosts' robots.txt is on the way, it costs the
+ * crawl almost nothing, where done first it came before any request.
  */
-export function crawleeConfigFor(storeDir: string, memoryMbytes: number, { render = false }: { render?: boolean } = {}): Configuration {
-  const localDataDirectory = path.join(storeDir, 'crawlee');
-  const configuration = new Configuration({
-    storageClient: new CrawlQueueStorage({ localDataDirectory, persistStorage: false }),
-    storageClientOptions: { localDataDirectory },
-    persistStorage: false,
-    purgeOnStart: false,
-    memoryMbytes,
-  });
-  if (!render) configuration.useEventManager(new OwnProcessSystemInfo(configuration));
-  return configuration;
+async function startCrawlRun(env: Omit<CrawlRunEnv, 'crawleeConfig'>, signal: AbortSignal): Promise<CrawlRun> {
+  const [{ CrawlRun }, { crawleeConfigFor }] = await Promise.all([import('./fetch/crawl-run.js'), import('./fetch/crawlee-configuration.js')]);
+  const crawl = new CrawlRun({ ...env, crawleeConfig: crawleeConfigFor(env.store.dir, env.config.memoryMbytes, { render: env.config.render }) });
+  try {
+    await crawl.start(signal);
+  } catch (error) {
+    await crawl.close().catch(() => undefined);
+    throw error;
+  }
+  return crawl;
 }
 
 async function storedHits(store: CorpusStore, queryId: string): Promise<SearchHit[]> {
@@ -64,7 +61,6 @@ export class CrawlStage implements Stage {
 
   async setup(ctx: StageContext): Promise<void> {
     const config = ctx.config.crawl;
-    crawleeLog.setLevel(process.env.M2RAG_LOG_LEVEL === 'debug' ? LogLevel.DEBUG : LogLevel.OFF);
     const policy = new UrlPolicy({ allowPrivate: config.allowPrivate, trustedOrigins: config.site ? [config.site] : [] });
     const fetchOptions: SafeFetchOptions = {
       policy,
@@ -80,17 +76,10 @@ export class CrawlStage implements Stage {
       siteFetch: { ...fetchOptions, maxBytes: config.maxPageBytes },
       robots,
     });
-    const crawl = new CrawlRun({
-      store: ctx.store,
-      config,
-      crawleeConfig: crawleeConfigFor(ctx.store.dir, config.memoryMbytes, { render: config.render }),
-      fetchOptions,
-      policy,
-      robots,
-      chromiumPath,
-    });
-    this.run = { provider, crawl };
-    await crawl.start(ctx.signal);
+    const crawl = startCrawlRun({ store: ctx.store, config, fetchOptions, policy, robots, chromiumPath }, ctx.signal);
+    // A crawler that cannot start fails each query with its reason (and teardown has nothing to close).
+    crawl.catch(() => undefined);
+    this.run = { provider, robots, crawl };
   }
 
   /** Enough queries at once that the page crawler has several times its width of pages waiting. */
@@ -99,20 +88,18 @@ export class CrawlStage implements Stage {
   }
 
   async teardown(): Promise<void> {
-    await this.run?.crawl.close();
+    const crawl = await this.run?.crawl.catch(() => undefined);
+    await crawl?.close();
   }
 
   async runQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
     const run = this.run!;
     const hits = await this.searchOnce(query, ctx, run.provider, counts);
     if (ctx.signal.aborted) return;
+    const webHits = hits.filter((hit) => hit.kind === 'web');
     const auxiliary = await this.auxiliaryUses(query, hits.filter((hit) => hit.kind === 'image'), ctx.store);
-    await run.crawl.crawl(
-      query.id,
-      hits.filter((hit) => hit.kind === 'web'),
-      auxiliary,
-      counts,
-    );
+    run.robots?.prefetch([...webHits.map((hit) => hit.url), ...auxiliary.map((use) => use.occurrence.url)]);
+    await (await run.crawl).crawl(query.id, webHits, auxiliary, counts);
     await this.checkEveryHitSettled(hits, ctx.store, counts);
   }
 

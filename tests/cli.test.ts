@@ -33,6 +33,22 @@ test('--help lists every subcommand and exits 0; an unknown command is a usage e
   assert.equal(unknown.stdout, '');
 });
 
+test('the command is found after global options and their values: a store folder named crawl runs stats, and help still lists all', async (t) => {
+  // Only the named command's module is loaded, so taking `--store`'s value for the command would run
+  // the wrong one or none.
+  const cwd = await tempDir(t);
+  await (await CorpusStore.open(path.join(cwd, 'crawl'))).close();
+  const stats = await runCli(['--quiet', '--store', 'crawl', 'stats', '--json'], { cwd });
+  assert.equal(stats.code, 0, stats.stderr);
+  assert.deepEqual(JSON.parse(stats.stdout), { ...EMPTY_COUNTS, stages: {} });
+  const misspelt = await runCli(['--store', 'crawl', 'stat'], { cwd });
+  assert.equal(misspelt.code, 2);
+  assert.match(misspelt.stderr, /unknown command 'stat'\n\(Did you mean stats\?\)/);
+  const help = await runCli(['help'], { cwd });
+  assert.equal(help.code, 0);
+  for (const name of SUBCOMMANDS) assert.match(help.stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
+});
+
 test('stats on a new store prints zero counts and no stages, as JSON and as text', async (t) => {
   const store = await emptyStore(t);
   const json = await runCli(['stats', '--json', '--store', store]);

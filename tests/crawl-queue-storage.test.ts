@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { getRequestId, log, LogLevel } from '@crawlee/core';
 import { BasicCrawler } from '@crawlee/cheerio';
 import type { RequestQueueClient, RequestSchema } from '@crawlee/types';
-import { crawleeConfigFor } from '../crawlers/crawl-stage.js';
+import { crawleeConfigFor } from '../crawlers/fetch/crawlee-configuration.js';
 import { CrawlQueueStorage, CrawlRequestQueue, WorkQueueClient } from '../crawlers/fetch/crawl-queue-storage.js';
 import { tempDir } from './helpers/temp.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { LocalEventManager, log, LogLevel } from '@crawlee/core';
-import { crawleeConfigFor } from '../crawlers/crawl-stage.js';
+import { crawleeConfigFor } from '../crawlers/fetch/crawlee-configuration.js';
 import { OwnProcessSystemInfo } from '../crawlers/fetch/own-process-system-info.js';
 import { tempDir } from './helpers/temp.js';
 

@@ -35,6 +35,13 @@ export class RobotsCache {
     return pending;
   }
 
+  /** Asks for the robots.txt of these URLs' origins now (each once per run), so the rules are in by the time a crawler checks. */
+  prefetch(urls: Iterable<string>): void {
+    for (const url of urls) {
+      if (URL.canParse(url)) void this.load(new URL(url).origin);
+    }
+  }
+
   /** Whether our user agent may fetch `url`. */
   async isAllowed(url: string): Promise<boolean> {
     const robots = await this.load(new URL(url).origin);

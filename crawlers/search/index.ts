@@ -5,7 +5,6 @@ import type { RobotsCache } from '../net/robots.js';
 import type { SafeFetchOptions } from '../net/safe-http.js';
 import { BraveSearch } from './brave.js';
 import { GoogleCseSearch } from './google-cse.js';
-import { LocalSiteSearch } from './local-site.js';
 import { SearxngSearch } from './searxng.js';
 import { SeedSearch } from './seeds.js';
 import type { SearchProvider } from './types.js';
@@ -34,8 +33,10 @@ export async function createSearchProvider(config: Config['crawl'], context: Pro
       return new GoogleCseSearch(config.googleCseUrl, client);
     case 'seeds':
       return new SeedSearch();
-    case 'local':
+    case 'local': {
       if (!config.site) throw new UserError('--search local needs --site <url>: the entry page of the site or mirror to search (for example http://127.0.0.1:8080/index.html)');
+      // Loaded only here: it crawls the site with Crawlee, which the other providers do not need at start-up.
+      const { LocalSiteSearch } = await import('./local-site.js');
       return LocalSiteSearch.open(config.site, context.storeDir, {
         fetch: context.siteFetch,
         robots: context.robots,
@@ -43,5 +44,6 @@ export async function createSearchProvider(config: Config['crawl'], context: Pro
         concurrency: config.concurrency,
         limits: config.limits,
       });
+    }
   }
 }

@@ -9,15 +9,6 @@ export class UserError extends Error {
   }
 }
 
-/** A command whose stage does not exist yet: exit 3, and never any made-up output. */
-export class NotImplementedError extends Error {
-  readonly exitCode = 3;
-  constructor(stage: string) {
-    super(`not implemented yet: ${stage}`);
-    this.name = 'NotImplementedError';
-  }
-}
-
 /** A stage that ran but could not do any of its work (for example every model request failed). */
 export class StageFailedError extends Error {
   readonly exitCode = 1;
@@ -28,8 +19,8 @@ export class StageFailedError extends Error {
 }
 
 /** The failures m2rag expects and explains in one line (a user's mistake, a stage that failed). */
-export function isExpectedError(error: unknown): error is UserError | NotImplementedError | StageFailedError {
-  return error instanceof UserError || error instanceof NotImplementedError || error instanceof StageFailedError;
+export function isExpectedError(error: unknown): error is UserError | StageFailedError {
+  return error instanceof UserError || error instanceof StageFailedError;
 }
 
 /**

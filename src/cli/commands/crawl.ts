@@ -51,7 +51,7 @@ export function addCrawlOptions(command: Command): Command {
     .addOption(new Option('--pages <n>', 'web pages per query (default: 10)').argParser(parseNonNegativeInt))
     .addOption(new Option('--aux-images <n>', 'auxiliary images per query (default: 10)').argParser(parseNonNegativeInt))
     .option('--render', 'render pages in Chromium (for pages that need JavaScript)')
-    .addOption(new Option('--concurrency <n>', 'images in flight at once, and half as many pages (default: 64)').argParser(parsePositiveInt))
+    .addOption(new Option('--concurrency <n>', 'pages in flight at once, and as many images (default: 128; per host at most crawl.perDomainConcurrency)').argParser(parsePositiveInt))
     .option('--ignore-robots', 'do not read or obey robots.txt')
     .option('--allow-private', 'allow private, loopback and link-local addresses (intranets, local mirrors)')
     .option('--chromium <path>', 'Chromium executable for --render (default: /usr/bin/chromium if present)');
