@@ -1,14 +1,14 @@
 // Every way a fetch can go wrong ends in a recorded outcome, and nothing crashes: the real CLI
 // crawls seed URLs on a local server that serves the Wikipedia mirror plus misbehaving routes.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CORPORA, runCli } from './helpers/cli.js';
 import { startStaticServer } from './helpers/static-server.js';
 import { tempDir } from './helpers/temp.js';
-import { pageFetchIdOf } from '../storage/index.js';
+import { imageFetchIdOf, pageFetchIdOf } from '../storage/index.js';
 import { CorpusStore, type Fetch } from '../storage/index.js';
 
 const MIRROR = path.join(CORPORA, 'wiki-ray-charles');
@@ -205,4 +205,43 @@ test('a transient failure is fetched again by the next run; after crawl.maxAttem
   const [doneSecond, down] = await doneAndFetch(server.url + '/down.html');
   assert.deepEqual([down?.outcome, down?.reason, down?.attempts], ['failed', 'http-502 (final after 4 attempts)', 4]);
   assert.deepEqual(doneSecond.sort(), [true, true], 'a failure that is final no longer holds its query open');
+});
+
+test("a page's images get the same retries as pages: a 429 then an image is stored in one run, a 503 each time keeps the query open, a 404 is final", { timeout: 60_000 }, async (t) => {
+  const jpeg = await readFile(path.join(MIRROR, 'I/m/Ray_Charles_(cropped).jpg'));
+  const calls = { limited: 0, busy: 0 };
+  const server = await startStaticServer(MIRROR, {
+    '/page.html': (_req, res) => html(res, '<h1>Images</h1><p>Three of them.</p><img src="/limited.jpg" alt="a"><img src="/busy.jpg" alt="b"><img src="/gone.jpg" alt="c">'),
+    '/limited.jpg': (_req, res) => {
+      if (++calls.limited === 1) res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': '0' }).end('slow down');
+      else res.writeHead(200, { 'content-type': 'image/jpeg' }).end(jpeg);
+    },
+    '/busy.jpg': (_req, res) => {
+      calls.busy++;
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('busy');
+    },
+    '/gone.jpg': (_req, res) => void res.writeHead(404, { 'content-type': 'text/plain' }).end('no'),
+  });
+  t.after(() => server.close());
+  const dir = await tempDir(t);
+  const queries = path.join(dir, 'q.jsonl');
+  await writeFile(queries, JSON.stringify({ query: 'images', urls: [server.url + '/page.html'] }) + '\n');
+  const config = path.join(dir, 'config.yaml');
+  await writeFile(config, 'crawl:\n  maxRetries: 1\n  maxAttempts: 4\n');
+  const store = path.join(dir, 'store');
+  const run = await runCli(['--store', store, '--config', config, 'crawl', '--queries', queries, '--search', 'seeds', '--site', server.url + '/']);
+  assert.equal(run.code, 1, run.stderr);
+  assert.deepEqual(calls, { limited: 2, busy: 2 }, 'each transient image failure was asked again in the same run (maxRetries 1)');
+  const db = await CorpusStore.open(store);
+  try {
+    const fetchOf = (name: string) => db.get('fetches', imageFetchIdOf(server.url + name));
+    const [limited, busy, gone] = await Promise.all([fetchOf('/limited.jpg'), fetchOf('/busy.jpg'), fetchOf('/gone.jpg')]);
+    assert.deepEqual([limited?.outcome, limited?.attempts, limited?.sha256 !== undefined], ['ok', 2, true]);
+    assert.ok(limited?.sha256 && (await db.has('images', limited.sha256)), 'the image that answered 429 first is stored');
+    assert.deepEqual([busy?.outcome, busy?.reason, busy?.httpStatus, busy?.attempts], ['failed', 'http-503', 503, 2]);
+    assert.deepEqual([gone?.outcome, gone?.reason, gone?.httpStatus], ['failed', 'http-404', 404]);
+    for await (const query of db.iterate('queries')) assert.equal(await db.isStageDone('crawl', query.id), false, 'the 503 image keeps its query open for the next run');
+  } finally {
+    await db.close();
+  }
 });

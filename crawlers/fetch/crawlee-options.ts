@@ -61,10 +61,8 @@ export function sharedCrawleeOptions(
       systemStatusOptions: { maxCpuOverloadedRatio: 1 },
     },
     maxRequestRetries: config.maxRetries,
-    navigationTimeoutSecs: config.requestTimeoutSecs + 5,
     requestHandlerTimeoutSecs: config.requestTimeoutSecs + 30,
     useSessionPool: false,
-    persistCookiesPerSession: false,
     errorHandler: async ({ request, response }: { request: Request; response?: unknown }, error: Error) => {
       (response as Streamed | undefined)?.destroy?.();
       hooks.onRetry(request);
@@ -83,4 +81,9 @@ export function sharedCrawleeOptions(
       await hooks.onFinalFailure(request, { outcome: failure.outcome, reason: failure.reason, httpStatus: failure.httpStatus, attempts: request.retryCount + 1 });
     },
   };
+}
+
+/** What the crawlers that navigate (the page crawler, HTTP or browser) add; the image crawler fetches inside its handler. */
+export function navigationOptions(config: Config['crawl']) {
+  return { navigationTimeoutSecs: config.requestTimeoutSecs + 5, persistCookiesPerSession: false };
 }

@@ -1,14 +1,16 @@
-// The image half of a crawl-stage run: ONE Crawlee HttpCrawler for every page image and auxiliary
-// image of every query, beside the page crawler, on the same safe HTTP client, host limiter and
-// memory bound. A page's slot is free once its HTML is stored; its images are requests of their own
-// with Crawlee's queue, retries and statistics. Each image URL is requested once per run (later uses
+// The image half of a crawl-stage run: ONE Crawlee crawler for every page image and auxiliary image
+// of every query, beside the page crawler, on the same safe fetch, host limiter and memory bound. A
+// page's slot is free once its HTML is stored; its images are requests of their own with Crawlee's
+// queue, retries and statistics. It is Crawlee's BasicCrawler, fetching in its handler: an image
+// needs none of the HTTP crawler's navigation, content-type and decoding steps, which cost about
+// 0.4 ms of the crawl's thread per request (a quarter of an image request's CPU). Each image URL is requested once per run (later uses
 // wait for, or reuse, its outcome) and once across runs (a stored image, or a final failure, is
 // reused). The type is sniffed from the bytes; the sha256 of the bytes is the Image id. One atomic
 // batch writes the Fetch record, the Image and its blob, and every waiting use's occurrence link.
-import { HttpCrawler, type RequestQueue } from '@crawlee/cheerio';
+import { BasicCrawler, type RequestQueue } from '@crawlee/cheerio';
 import { imageFetchIdOf, sha256Hex, type Fetch, type Image, type Occurrence, type SearchHit, type StoreBatch } from '../../storage/index.js';
 import type { StageCounts } from '../../src/core/stage.js';
-import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
+import { FetchError, readBody, safeFetch } from '../net/safe-http.js';
 import { sniffImageType } from '../net/sniff.js';
 import { sharedCrawleeOptions, type CrawlEnv } from './crawlee-options.js';
 import { isTransient, settleFailure } from './failure.js';
@@ -72,7 +74,8 @@ export class ImageCrawler {
   create(queue: RequestQueue) {
     const { config } = this.env;
     this.queue = new CrawlQueue(queue);
-    return new HttpCrawler(
+    const fetchOptions = { ...this.env.fetchOptions, maxBytes: config.maxImageBytes, headers: { accept: IMAGE_ACCEPT } };
+    return new BasicCrawler(
       {
         ...sharedCrawleeOptions(config, queue, config.concurrency, {
           onRetry: () => undefined,
@@ -81,24 +84,30 @@ export class ImageCrawler {
             await this.finish(request.uniqueKey, await this.failed(request.uniqueKey, failure.reason, failure.httpStatus, failure.attempts, failure.outcome));
           },
         }),
-        httpClient: new SafeCrawleeHttpClient({ ...this.env.fetchOptions, maxBytes: config.maxImageBytes }),
-        // The bytes decide what an image is, whatever type the server declares.
-        additionalMimeTypes: ['*/*'],
-        requestHandler: async ({ request, response, body }) => {
+        requestHandler: async ({ request }) => {
           const url = request.uniqueKey;
-          // The response is in: the host's room goes to its next request while this image is stored.
-          this.env.feeder.release(url);
-          if (!this.waiting.has(url)) return;
-          const attempts = request.retryCount + 1;
-          const status = response.statusCode ?? 0;
-          const declared = String(response.headers['content-type'] ?? '') || undefined;
-          const finalUrl = request.loadedUrl ?? url;
-          if (status !== 200) {
-            await this.finish(url, await this.failed(url, `http-${status}`, status, attempts, 'failed', { contentType: declared, finalUrl }));
+          if (!this.waiting.has(url)) {
+            this.env.feeder.release(url);
             return;
           }
-          const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
-          await this.finish(url, this.fetched(url, bytes, declared, finalUrl, attempts, validatorsOf(response.headers)));
+          const response = await safeFetch(request.url, fetchOptions);
+          const status = response.statusCode;
+          if (status === 429 || status >= 500) {
+            // Crawlee retries it with backoff; the host keeps this request's room meanwhile.
+            response.body.resume();
+            throw new FetchError(`http-${status}`, `${url}: HTTP ${status}`, true, status);
+          }
+          // The response is in: the host's room goes to its next request while this image is stored.
+          this.env.feeder.release(url);
+          const attempts = request.retryCount + 1;
+          const declared = String(response.headers['content-type'] ?? '') || undefined;
+          if (status !== 200) {
+            response.body.resume();
+            await this.finish(url, await this.failed(url, `http-${status}`, status, attempts, 'failed', { contentType: declared, finalUrl: response.url }));
+            return;
+          }
+          const bytes = await readBody(response.body);
+          await this.finish(url, this.fetched(url, bytes, declared, response.url, attempts, validatorsOf(response.headers)));
         },
       },
       this.env.crawleeConfig,
@@ -144,7 +153,7 @@ export class ImageCrawler {
         try {
           const prior = await this.priorOutcome(url, stored[i]);
           if (prior) await this.finish(url, prior);
-          else await this.env.feeder.offer(url, url, () => this.queue!.add({ url, uniqueKey: url, headers: { accept: IMAGE_ACCEPT } }).catch((error: Error) => this.queueFailed(url, error)));
+          else await this.env.feeder.offer(url, url, () => this.queue!.add({ url, uniqueKey: url }).catch((error: Error) => this.queueFailed(url, error)));
         } catch (error) {
           await this.queueFailed(url, error as Error);
         }

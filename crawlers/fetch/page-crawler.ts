@@ -9,7 +9,7 @@ import type { BasicCrawler } from '@crawlee/cheerio';
 import type { StageCounts } from '../../src/core/stage.js';
 import { pageFetchIdOf, type Fetch, type SearchHit } from '../../storage/index.js';
 import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
-import { sharedCrawleeOptions, type CrawlEnv, type FinalFailure } from './crawlee-options.js';
+import { navigationOptions, sharedCrawleeOptions, type CrawlEnv, type FinalFailure } from './crawlee-options.js';
 import type { FetchedPage, PageRequestData } from './fetched-page.js';
 import type { HostFeeder } from './host-feeder.js';
 import { CrawlQueue } from './crawl-queue.js';
@@ -50,10 +50,13 @@ export class PageCrawler {
   async create(queue: RequestQueue): Promise<Pick<BasicCrawler, 'run' | 'stop'>> {
     this.queue = new CrawlQueue(queue);
     // A page in flight holds only its text (it is parsed on a worker thread), so pages get the full width.
-    const common = sharedCrawleeOptions(this.env.config, queue, this.env.config.concurrency, {
-      onRetry: (request) => this.abandon(request),
-      onFinalFailure: (request, failure) => this.failed(request, failure),
-    });
+    const common = {
+      ...sharedCrawleeOptions(this.env.config, queue, this.env.config.concurrency, {
+        onRetry: (request) => this.abandon(request),
+        onFinalFailure: (request, failure) => this.failed(request, failure),
+      }),
+      ...navigationOptions(this.env.config),
+    };
     if (this.env.config.render) {
       const { createBrowserCrawler } = await import('./browser-crawler.js');
       return createBrowserCrawler(common, this.env, (page) => this.handle(page));
