@@ -207,11 +207,14 @@ test('a transient failure is fetched again by the next run; after crawl.maxAttem
   assert.deepEqual(doneSecond.sort(), [true, true], 'a failure that is final no longer holds its query open');
 });
 
-test("a page's images get the same retries as pages: a 429 then an image is stored in one run, a 503 each time keeps the query open, a 404 is final", { timeout: 60_000 }, async (t) => {
+test('429 is retried inside the run, for a page and its images alike: a 429 then a success is stored in one run, a 503 each time keeps the query open, a 404 is final', { timeout: 60_000 }, async (t) => {
   const jpeg = await readFile(path.join(MIRROR, 'I/m/Ray_Charles_(cropped).jpg'));
-  const calls = { limited: 0, busy: 0 };
+  const calls = { page: 0, limited: 0, busy: 0 };
   const server = await startStaticServer(MIRROR, {
-    '/page.html': (_req, res) => html(res, '<h1>Images</h1><p>Three of them.</p><img src="/limited.jpg" alt="a"><img src="/busy.jpg" alt="b"><img src="/gone.jpg" alt="c">'),
+    '/page.html': (_req, res) => {
+      if (++calls.page === 1) res.writeHead(429, { 'content-type': 'text/html', 'retry-after': '0' }).end('<p>slow down</p>');
+      else html(res, '<h1>Images</h1><p>Three of them.</p><img src="/limited.jpg" alt="a"><img src="/busy.jpg" alt="b"><img src="/gone.jpg" alt="c">');
+    },
     '/limited.jpg': (_req, res) => {
       if (++calls.limited === 1) res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': '0' }).end('slow down');
       else res.writeHead(200, { 'content-type': 'image/jpeg' }).end(jpeg);
@@ -231,10 +234,12 @@ test("a page's images get the same retries as pages: a 429 then an image is stor
   const store = path.join(dir, 'store');
   const run = await runCli(['--store', store, '--config', config, 'crawl', '--queries', queries, '--search', 'seeds', '--site', server.url + '/']);
   assert.equal(run.code, 1, run.stderr);
-  assert.deepEqual(calls, { limited: 2, busy: 2 }, 'each transient image failure was asked again in the same run (maxRetries 1)');
+  assert.deepEqual(calls, { page: 2, limited: 2, busy: 2 }, 'each transient failure was asked again in the same run (maxRetries 1)');
   const db = await CorpusStore.open(store);
   try {
     const fetchOf = (name: string) => db.get('fetches', imageFetchIdOf(server.url + name));
+    const page = await db.get('fetches', pageFetchIdOf(server.url + '/page.html'));
+    assert.deepEqual([page?.outcome, page?.attempts], ['ok', 2], 'the page that answered 429 first is stored in the same run');
     const [limited, busy, gone] = await Promise.all([fetchOf('/limited.jpg'), fetchOf('/busy.jpg'), fetchOf('/gone.jpg')]);
     assert.deepEqual([limited?.outcome, limited?.attempts, limited?.sha256 !== undefined], ['ok', 2, true]);
     assert.ok(limited?.sha256 && (await db.has('images', limited.sha256)), 'the image that answered 429 first is stored');

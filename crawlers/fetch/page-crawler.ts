@@ -9,6 +9,7 @@ import type { BasicCrawler } from '@crawlee/cheerio';
 import type { StageCounts } from '../../src/core/stage.js';
 import { pageFetchIdOf, type Fetch, type SearchHit } from '../../storage/index.js';
 import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
+import { FetchError } from '../net/safe-http.js';
 import { navigationOptions, sharedCrawleeOptions, type CrawlEnv, type FinalFailure } from './crawlee-options.js';
 import type { FetchedPage, PageRequestData } from './fetched-page.js';
 import type { HostFeeder } from './host-feeder.js';
@@ -156,6 +157,9 @@ export class PageCrawler {
 
   /** Stores what a fetched request brought, queues its images, then settles it for its query (a thrown error is retried by Crawlee first). */
   private async handle(page: FetchedPage): Promise<void> {
+    // 429 and 5xx may pass on another attempt: Crawlee retries them with backoff, and records the
+    // last status if none passes (the HTTP crawler throws for 5xx itself, never for 429).
+    if (page.status === 429 || page.status >= 500) throw new FetchError(`http-${page.status}`, `${page.request.url}: HTTP ${page.status}`, true, page.status);
     const { queryId } = page.request.userData;
     const counts = this.env.tracker.countsOf(queryId);
     if (!counts) return;
