@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
 import { CORPORA } from '../tests/helpers/cli.js';
-import { decodeHtmlBytes } from '../processors/text/decode.js';
+import { decodeHtmlBytes } from '../src/core/markup/html-bytes.js';
 import { extractMainContent } from '../processors/text/extract.js';
 import { markImagesInHtml } from '../src/core/markup/page-images.js';
 import { scoreExtraction, type ExtractionScore } from './extraction-f1.js';

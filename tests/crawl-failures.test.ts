@@ -5,6 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
+import * as cheerio from 'cheerio';
 import { CORPORA, runCli } from './helpers/cli.js';
 import { startStaticServer } from './helpers/static-server.js';
 import { tempDir } from './helpers/temp.js';
@@ -246,6 +247,43 @@ test('429 is retried inside the run, for a page and its images alike: a 429 then
     assert.deepEqual([busy?.outcome, busy?.reason, busy?.httpStatus, busy?.attempts], ['failed', 'http-503', 503, 2]);
     assert.deepEqual([gone?.outcome, gone?.reason, gone?.httpStatus], ['failed', 'http-404', 404]);
     for await (const query of db.iterate('queries')) assert.equal(await db.isStageDone('crawl', query.id), false, 'the 503 image keeps its query open for the next run');
+  } finally {
+    await db.close();
+  }
+});
+
+test('a crawled page is decoded as the offline extractor decodes a file: the header charset, else its <meta>, UTF-8 when it is valid UTF-8', { timeout: 60_000 }, async (t) => {
+  const page = (meta: string, body: string): string => `<!DOCTYPE html><html><head>${meta}<title>t</title></head><body><h1>${body}</h1><p>${body} ${body}</p></body></html>`;
+  /** Single-byte encoding of `text` with the given code points for its non-ASCII characters. */
+  const singleByte = (text: string, codes: Record<string, number>): Buffer => Buffer.from([...text].map((char) => codes[char] ?? char.charCodeAt(0)));
+  const russian = 'Привет';
+  const cp1251 = { П: 0xcf, р: 0xf0, и: 0xe8, в: 0xe2, е: 0xe5, т: 0xf2 };
+  const french = 'Café – naïve';
+  const cp1252 = { é: 0xe9, '–': 0x96, ï: 0xef };
+  const server = await startStaticServer(MIRROR, {
+    // The charset only in the page: the header says text/html and nothing more.
+    '/meta-1251.html': (_req, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end(singleByte(page('<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">', russian), cp1251)),
+    '/header-1252.html': (_req, res) => void res.writeHead(200, { 'content-type': 'text/html; charset=windows-1252' }).end(singleByte(page('', french), cp1252)),
+    // Declared legacy, really UTF-8.
+    '/claims-latin1.html': (_req, res) => void res.writeHead(200, { 'content-type': 'text/html; charset=iso-8859-1' }).end(Buffer.from(page('', russian))),
+  });
+  t.after(() => server.close());
+  const dir = await tempDir(t);
+  const queries = path.join(dir, 'q.jsonl');
+  const names = ['/meta-1251.html', '/header-1252.html', '/claims-latin1.html'];
+  await writeFile(queries, JSON.stringify({ query: 'charsets', urls: names.map((name) => server.url + name) }) + '\n');
+  const store = path.join(dir, 'store');
+  const run = await runCli(['--store', store, 'crawl', '--queries', queries, '--search', 'seeds', '--site', server.url + '/']);
+  assert.equal(run.code, 0, run.stderr);
+  const db = await CorpusStore.open(store);
+  try {
+    const texts: string[] = [];
+    for (const name of names) {
+      const fetch = await db.get('fetches', pageFetchIdOf(server.url + name));
+      assert.equal(fetch?.outcome, 'ok', name);
+      texts.push(cheerio.load((await db.getHtml(fetch!.pageId!)) ?? '')('h1').text());
+    }
+    assert.deepEqual(texts, [russian, french, russian]);
   } finally {
     await db.close();
   }

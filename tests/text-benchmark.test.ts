@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CORPORA } from './helpers/cli.js';
-import { decodeHtmlBytes } from '../processors/text/decode.js';
+import { decodeHtmlBytes } from '../src/core/markup/html-bytes.js';
 import { extractMainContent } from '../processors/text/extract.js';
 import { matchPage, pagePrecision, pageRecall, scoreExtraction } from '../bench/extraction-f1.js';
 

@@ -10,7 +10,7 @@ import { CORPORA, runCli } from './helpers/cli.js';
 import { readMirrorArticle } from './helpers/mirror-store.js';
 import { tempDir } from './helpers/temp.js';
 import { findPageImages, OCCURRENCE_ATTRIBUTE } from '../src/core/markup/page-images.js';
-import { decodeHtmlBytes } from '../processors/text/decode.js';
+import { decodeHtmlBytes } from '../src/core/markup/html-bytes.js';
 import { extractMainContent } from '../processors/text/extract.js';
 import { PLACEHOLDER_PATTERN } from '../src/core/markup/placeholder.js';
 

@@ -14,9 +14,10 @@ export interface FetchedPage {
   status: number;
   finalUrl: string;
   contentType: string;
-  /** The response's bytes, decoded with `encoding` where the page is parsed; or its text (the browser's serialized DOM for a rendered page). */
+  /** The response's bytes, decoded where the page is parsed; or its text (the browser's serialized DOM for a rendered page). */
   body: Uint8Array | string;
-  encoding?: BufferEncoding;
+  /** The charset the response's Content-Type header declares, if any. */
+  charset?: string;
   /** The response's ETag and Last-Modified, kept on the Page for `m2rag refresh`'s conditional requests. */
   validators?: { etag?: string; lastModified?: string };
   rendered: boolean;

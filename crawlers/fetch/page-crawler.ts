@@ -1,15 +1,15 @@
-// The page half of a crawl-stage run: ONE Crawlee crawler (HTTP, or the browser with --render) for
-// every query's pages, so requests of many queries share the pool (per-host limits and robots hold
-// across them, and no query waits for the slowest request of another). Crawlee owns the queue,
-// concurrency, retries and parsing; requests carry their query and hit in `userData`. What a page
+// The page half of a crawl-stage run: ONE Crawlee crawler (a BasicCrawler fetching through the safe
+// client, or the browser with --render) for every query's pages, so requests of many queries share
+// the pool (per-host limits and robots hold across them, and no query waits for the slowest request
+// of another). Crawlee owns the queue, concurrency and retries; requests carry their query and hit
+// in `userData`; a page's bytes are decoded and parsed once, on the parsing thread. What a page
 // brings is stored by PageStore; its images go to the image crawler as soon as the page is stored.
 // An attempt Crawlee gave up on (its handler timed out) writes nothing.
-import { HttpCrawler, type RequestQueue, type Request, type RequestOptions } from '@crawlee/cheerio';
-import type { BasicCrawler } from '@crawlee/cheerio';
+import { BasicCrawler, type RequestQueue, type Request, type RequestOptions } from '@crawlee/cheerio';
 import type { StageCounts } from '../../src/core/stage.js';
 import { pageFetchIdOf, type Fetch, type SearchHit } from '../../storage/index.js';
-import { SafeCrawleeHttpClient } from '../net/crawlee-http-client.js';
-import { FetchError } from '../net/safe-http.js';
+import { contentTypeOf } from '../net/content-type.js';
+import { FetchError, readBody, safeFetch } from '../net/safe-http.js';
 import { navigationOptions, sharedCrawleeOptions, type CrawlEnv, type FinalFailure } from './crawlee-options.js';
 import type { FetchedPage, PageRequestData } from './fetched-page.js';
 import type { HostFeeder } from './host-feeder.js';
@@ -21,14 +21,9 @@ import type { QueryTracker } from './query-tracker.js';
 import { refusalOf } from './refusal.js';
 import { validatorsOf } from './validators.js';
 
-/**
- * How to decode a page's bytes: Crawlee passes through the charsets Node decodes itself (utf-8,
- * latin1, utf-16le, ascii) and re-encodes any other one it knows to UTF-8; hex and base64 are no
- * page's charset.
- */
-function textEncodingOf(encoding: string): BufferEncoding {
-  return Buffer.isEncoding(encoding) && !/^(hex|base64|base64url)$/i.test(encoding) ? encoding : 'utf8';
-}
+const PAGE_ACCEPT = 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8';
+/** The media types a page is parsed from; anything else is a `skipped` Fetch with `not-html: <type>`. */
+const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
 
 export interface PageCrawlEnv extends CrawlEnv {
   tracker: QueryTracker;
@@ -51,39 +46,38 @@ export class PageCrawler {
   async create(queue: RequestQueue): Promise<Pick<BasicCrawler, 'run' | 'stop'>> {
     this.queue = new CrawlQueue(queue);
     // A page in flight holds only its text (it is parsed on a worker thread), so pages get the full width.
-    const common = {
-      ...sharedCrawleeOptions(this.env.config, queue, this.env.config.concurrency, {
-        onRetry: (request) => this.abandon(request),
-        onFinalFailure: (request, failure) => this.failed(request, failure),
-      }),
-      ...navigationOptions(this.env.config),
-    };
+    const shared = sharedCrawleeOptions(this.env.config, queue, this.env.config.concurrency, {
+      onRetry: (request) => this.abandon(request),
+      onFinalFailure: (request, failure) => this.failed(request, failure),
+    });
     if (this.env.config.render) {
       const { createBrowserCrawler } = await import('./browser-crawler.js');
-      return createBrowserCrawler(common, this.env, (page) => this.handle(page));
+      return createBrowserCrawler({ ...shared, ...navigationOptions(this.env.config) }, this.env, (page) => this.handle(page));
     }
-    // Crawlee's HTTP crawler loads got-scraping (for its TimeoutError) when it makes its first
-    // request, though our client makes the requests: 0.3–0.45 s of the main thread at 1× the latency
-    // benchmark, after robots.txt and before any page. Loaded now instead, it overlaps the wait for
-    // the hosts' robots.txt; the crawler's own import then finds it loaded.
-    void import('got-scraping').catch(() => undefined);
-    // Crawlee's HTTP crawler, not its CheerioCrawler: that one parses every page twice, and the
-    // per-page logic parses it once, only after the checks on its bytes.
-    return new HttpCrawler(
+    // Crawlee's BasicCrawler, fetching in the handler: its HTTP crawler's navigation, content-type
+    // and decoding steps cost about 0.4 ms of the main thread per page, and the parsing thread
+    // decodes the bytes anyway.
+    const fetchOptions = { ...this.env.fetchOptions, maxBytes: this.env.config.maxPageBytes, headers: { accept: PAGE_ACCEPT } };
+    return new BasicCrawler(
       {
-        ...common,
-        httpClient: new SafeCrawleeHttpClient({ ...this.env.fetchOptions, maxBytes: this.env.config.maxPageBytes }),
-        additionalMimeTypes: ['application/xhtml+xml'],
-        requestHandler: async ({ request, response, body, contentType, addRequests }) => {
+        ...shared,
+        requestHandler: async ({ request, addRequests }) => {
+          const response = await safeFetch(request.url, fetchOptions);
+          const { type, charset } = contentTypeOf(response.headers['content-type'], response.url);
+          // Only an HTML page with a status worth storing is read; the rest is drained, for the connection.
+          const readable = response.statusCode < 400 && HTML_TYPES.has(type);
+          let body: Uint8Array = new Uint8Array(0);
+          if (readable) body = await readBody(response.body);
+          else response.body.resume();
           // The response is in: the host's room goes to its next request while this page is parsed and stored.
-          this.env.feeder.release(request.uniqueKey);
+          if (response.statusCode !== 429 && response.statusCode < 500) this.env.feeder.release(request.uniqueKey);
           await this.handle({
             body,
-            encoding: textEncodingOf(contentType.encoding),
+            charset,
             request: request as Request<PageRequestData>,
-            status: response.statusCode ?? 0,
-            finalUrl: request.loadedUrl ?? request.url,
-            contentType: contentType.type,
+            status: response.statusCode,
+            finalUrl: response.url,
+            contentType: type,
             validators: validatorsOf(response.headers),
             rendered: false,
             attempts: request.retryCount + 1,

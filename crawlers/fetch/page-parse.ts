@@ -2,9 +2,11 @@
 // text: the checks of `crawl.limits`, a meta-refresh target, the canonical URL, the title, and the
 // page's images, marked in the HTML it returns for storing. Pure and synchronous, so it runs on a
 // worker thread (page-parse-pool.ts) and the crawl's main thread only fetches and stores: the page
-// comes as the response's bytes and goes back as the UTF-8 bytes the store writes, so decoding and
-// encoding happen here too, and the marked HTML is moved to the main thread, not copied.
+// comes as the response's bytes and goes back as the UTF-8 bytes the store writes, so decoding (the
+// header's charset, else the BOM or `<meta>`, as the offline extractor decodes files) and encoding
+// happen here too, and the marked HTML is moved to the main thread, not copied.
 import type { Config } from '../../src/core/config.js';
+import { decodeHtmlText } from '../../src/core/markup/html-bytes.js';
 import { findPageImages, type PageImageScan } from '../../src/core/markup/page-images.js';
 import { withBytesMoved } from '../../src/core/threads/moved.js';
 import type { Element } from 'domhandler';
@@ -12,9 +14,10 @@ import { canonicalUrlOf, markInText, metaRefreshTarget, parseHtml } from './html
 import { checkBody, checkDom } from './page-limits.js';
 
 export interface PageParseInput {
-  /** The response's bytes (decoded here with `encoding`), or text already decoded (a browser's DOM). */
+  /** The response's bytes (decoded here), or text already decoded (a browser's DOM). */
   body: Uint8Array | string;
-  encoding?: BufferEncoding;
+  /** The charset the response's Content-Type header declares, if any. */
+  charset?: string;
   finalUrl: string;
   limits: Config['crawl']['limits'];
 }
@@ -35,14 +38,19 @@ export type ParsedPage =
       truncated: string[];
     };
 
-function textOf(body: Uint8Array | string, encoding: BufferEncoding = 'utf8'): string {
-  return typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString(encoding);
+/** The page's text and its size in bytes, or why it cannot be read as text. */
+function textOf(body: Uint8Array | string, charset: string | undefined): { text: string; bytes: number } | { reason: string } {
+  if (typeof body === 'string') return { text: body, bytes: Buffer.byteLength(body) };
+  const decoded = decodeHtmlText(body, charset);
+  if (!decoded.ok) return { reason: `charset: ${decoded.reason}` };
+  return { text: decoded.html, bytes: decoded.encoding === 'utf-8' ? body.byteLength : Buffer.byteLength(decoded.html) };
 }
 
 export function parsePage(input: PageParseInput): ParsedPage {
   const { finalUrl, limits } = input;
-  const body = textOf(input.body, input.encoding);
-  const bodyBytes = typeof input.body !== 'string' && (input.encoding ?? 'utf8') === 'utf8' ? input.body.byteLength : Buffer.byteLength(body);
+  const read = textOf(input.body, input.charset);
+  if ('reason' in read) return { kind: 'skip', reason: read.reason };
+  const { text: body, bytes: bodyBytes } = read;
   const unusable = checkBody(body, limits, bodyBytes);
   if (unusable !== undefined) return { kind: 'skip', reason: unusable };
   const $ = parseHtml(body);

@@ -59,7 +59,7 @@ export class PageStore {
     const base = { httpStatus: page.status, contentType: page.contentType, finalUrl: page.finalUrl, attempts: page.attempts, at };
     if (page.status >= 400 || page.status === 0) return this.unstored(counts, data, url, { ...base, outcome: 'failed', reason: `http-${page.status}` });
     if (!/html/i.test(page.contentType)) return this.unstored(counts, data, url, { ...base, outcome: 'skipped', reason: `not-html: ${page.contentType}` });
-    const parsed = await this.env.parser.parse({ body: page.body, encoding: page.encoding, finalUrl: page.finalUrl, limits: this.env.config.limits });
+    const parsed = await this.env.parser.parse({ body: page.body, charset: page.charset, finalUrl: page.finalUrl, limits: this.env.config.limits });
     if (attempt.abandoned) return [];
     if (parsed.kind === 'skip') return this.unstored(counts, data, url, { ...base, outcome: 'skipped', reason: parsed.reason });
     if (parsed.kind === 'refresh') {

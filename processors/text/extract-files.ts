@@ -4,7 +4,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { markImagesInHtml } from '../../src/core/markup/page-images.js';
-import { decodeHtmlBytes } from './decode.js';
+import { decodeHtmlBytes } from '../../src/core/markup/html-bytes.js';
 import { extractMainContent, type ExtractedContent } from './extract.js';
 
 const HTML_FILE = /\.html?(\.gz)?$/i;
