@@ -3,7 +3,7 @@
 // fetched, so a resumed run fetches exactly what the first run set out to fetch. One page crawler and
 // one image crawler serve the whole run; the runner keeps enough queries going at once that the
 // crawlers' pools stay full, a new one starting as soon as any one is done.
-import { StageCounts, type Stage, type StageContext } from '../src/core/stage.js';
+import { InterruptedError, StageCounts, type Stage, type StageContext } from '../src/core/stage.js';
 import { imageFetchIdOf, occurrenceIdOf, pageFetchIdOf, searchHitIdOf, type CorpusStore, type Occurrence, type Query, type SearchHit } from '../storage/index.js';
 import { findChromium } from './fetch/chromium.js';
 import type { CrawlRun, CrawlRunEnv } from './fetch/crawl-run.js';
@@ -95,11 +95,14 @@ export class CrawlStage implements Stage {
   async runQuery(query: Query, ctx: StageContext, counts: StageCounts): Promise<void> {
     const run = this.run!;
     const hits = await this.searchOnce(query, ctx, run.provider, counts);
-    if (ctx.signal.aborted) return;
+    if (ctx.signal.aborted) throw new InterruptedError(this.name);
     const webHits = hits.filter((hit) => hit.kind === 'web');
     const auxiliary = await this.auxiliaryUses(query, hits.filter((hit) => hit.kind === 'image'), ctx.store);
     run.robots?.prefetch([...webHits.map((hit) => hit.url), ...auxiliary.map((use) => use.occurrence.url)]);
-    await (await run.crawl).crawl(query.id, webHits, auxiliary, counts);
+    const crawl = await run.crawl;
+    // Interrupted while the crawlers loaded: nothing is asked for, and the query stays open.
+    if (ctx.signal.aborted) throw new InterruptedError(this.name);
+    await crawl.crawl(query.id, webHits, auxiliary, counts);
     await this.checkEveryHitSettled(hits, ctx.store, counts);
   }
 

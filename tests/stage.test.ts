@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { tempDir } from './helpers/temp.js';
 import { loadConfig } from '../src/core/config.js';
 import { ingestQueries, parseQueries } from '../src/core/queries.js';
-import { runStage, type Stage } from '../src/core/stage.js';
+import { InterruptedError, runStage, type Stage } from '../src/core/stage.js';
 import { CorpusStore } from '../storage/index.js';
 
 /** A real stage in miniature: one page record per query, under a stable id. */
@@ -117,4 +117,32 @@ test("a query's records and its done marker land in one batch: a query whose wor
   await runStage(batched, store, { config });
   // The second run works on beta alone: alpha is settled.
   assert.deepEqual(seenWorking, [[ids.alpha, ids.beta].sort(), [ids.beta]]);
+});
+
+test('a query the interrupt stops part-way is left unmarked and uncounted; one that finished is done', async (t) => {
+  const store = await CorpusStore.open(await tempDir(t));
+  t.after(() => store.close());
+  const config = await loadConfig(undefined);
+  await ingestQueries(store, parseQueries('q.txt', 'alpha\nbeta\n').queries);
+  const controller = new AbortController();
+  const seen: string[] = [];
+  const stage: Stage = {
+    name: 'demo',
+    async runQuery(query, ctx, counts) {
+      seen.push(query.query);
+      if (seen.length === 2) {
+        controller.abort();
+        // What a stage does when the interrupt comes in the middle of a query's work.
+        if (ctx.signal.aborted) throw new InterruptedError('demo');
+      }
+      counts.add('pages');
+    },
+  };
+  await assert.rejects(runStage(stage, store, { config, signal: controller.signal }), InterruptedError);
+  assert.equal(seen.length, 2);
+  const done: Record<string, boolean> = {};
+  for await (const query of store.iterate('queries')) done[query.query] = await store.isStageDone('demo', query.id);
+  assert.deepEqual(done, { [seen[0]!]: true, [seen[1]!]: false });
+  const [stats] = await store.stageStats();
+  assert.deepEqual(stats?.lastRun, { pages: 1, queries: 1 }, 'the interrupted query counts neither as failed nor its partial work');
 });

@@ -45,14 +45,13 @@ export class CrawlRun {
     const crawlers = [await this.pages.create(pageQueue!), this.images.create(imageQueue!)];
     this.stops = crawlers.map((crawler) => (reason: string) => crawler.stop(reason));
     this.running = crawlers.map((crawler) => crawler.run().catch((error: Error) => this.tracker.settleAll(`crawler stopped: ${error.message}`)));
-    signal.addEventListener(
-      'abort',
-      () => {
-        for (const stop of this.stops) stop('interrupted');
-        this.tracker.settleAll();
-      },
-      { once: true },
-    );
+    const onAbort = (): void => {
+      for (const stop of this.stops) stop('interrupted');
+      this.tracker.settleAll();
+    };
+    // The crawl stage starts its crawlers while its first queries are searched: an interrupt may have come already.
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   }
 
   async close(): Promise<void> {

@@ -152,7 +152,7 @@ export class PageCrawler {
   /** Stores what a fetched request brought, queues its images, then settles it for its query (a thrown error is retried by Crawlee first). */
   private async handle(page: FetchedPage): Promise<void> {
     // 429 and 5xx may pass on another attempt: Crawlee retries them with backoff, and records the
-    // last status if none passes (the HTTP crawler throws for 5xx itself, never for 429).
+    // last status if none passes. (Both crawlers hand every status to the handler.)
     if (page.status === 429 || page.status >= 500) throw new FetchError(`http-${page.status}`, `${page.request.url}: HTTP ${page.status}`, true, page.status);
     const { queryId } = page.request.userData;
     const counts = this.env.tracker.countsOf(queryId);

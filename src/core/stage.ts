@@ -78,7 +78,8 @@ export interface Stage<Services = unknown> {
   /**
    * The work for one query; counts go to `counts` (they are kept even when the query fails). Its
    * records go to `batch`, which the runner commits in one atomic write together with the query's
-   * done marker, so a kill leaves the query either wholly done or untouched.
+   * done marker, so a kill leaves the query either wholly done or untouched. A query the interrupt
+   * (`ctx.signal`) stops part-way throws `InterruptedError`: it is left unmarked for the next run.
    */
   runQuery(query: Query, ctx: StageContext<Services>, counts: StageCounts, batch: StoreBatch): Promise<void>;
   /**
@@ -201,6 +202,8 @@ export async function runStage<Services>(stage: Stage<Services>, store: CorpusSt
           ctx.counts.add('queries');
         }
       } catch (error) {
+        // A query the interrupt stopped part-way is left as it is, unmarked and uncounted: the next run does it.
+        if (error instanceof InterruptedError) return;
         // A query that fails is left unmarked, so the next run retries it; the stage goes on.
         failed++;
         firstFailure ??= (error as Error).message;
