@@ -19,6 +19,19 @@ export interface FailureInfo {
 const CRAWLEE_NOT_HTML = /served Content-Type ([^,]+),/;
 const CRAWLEE_STATUS = /^(\d{3}) - /;
 
+/** 429 and 5xx: a status another attempt may not get. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/**
+ * The error a crawler's handler throws for a response with a retryable status, so Crawlee retries it
+ * with backoff and, if no attempt passes, records `http-<status>`; undefined for any other status.
+ */
+export function retryableStatusError(url: string, status: number): FetchError | undefined {
+  return isRetryableStatus(status) ? new FetchError(`http-${status}`, `${url}: HTTP ${status}`, true, status) : undefined;
+}
+
 export function failureOf(error: unknown): FailureInfo {
   if (error instanceof RefusedUrlError) return { outcome: 'failed', reason: redactSecrets(`refused: ${error.reason}`), retryable: false };
   if (error instanceof FetchError) return { outcome: 'failed', reason: redactSecrets(error.reason), retryable: error.retryable, httpStatus: error.httpStatus };
@@ -26,7 +39,7 @@ export function failureOf(error: unknown): FailureInfo {
   const notHtml = CRAWLEE_NOT_HTML.exec(message);
   if (notHtml) return { outcome: 'skipped', reason: `not-html: ${notHtml[1]}`, retryable: false };
   const status = CRAWLEE_STATUS.exec(message);
-  if (status) return { outcome: 'failed', reason: `http-${status[1]}`, retryable: Number(status[1]) >= 500 || status[1] === '429', httpStatus: Number(status[1]) };
+  if (status) return { outcome: 'failed', reason: `http-${status[1]}`, retryable: isRetryableStatus(Number(status[1])), httpStatus: Number(status[1]) };
   const code = errorCodeOf(error);
   switch (errorKindOf(error)) {
     case 'timeout':
@@ -40,7 +53,7 @@ export function failureOf(error: unknown): FailureInfo {
 
 /** Whether a recorded failure may pass on a later attempt: network errors, timeouts, 429 and 5xx. */
 export function isTransient(reason: string | undefined, httpStatus?: number): boolean {
-  if (httpStatus === 429 || (httpStatus !== undefined && httpStatus >= 500)) return true;
+  if (httpStatus !== undefined && isRetryableStatus(httpStatus)) return true;
   return reason !== undefined && /^(network|timeout|http-429|http-5\d\d)/.test(reason);
 }
 

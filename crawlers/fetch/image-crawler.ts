@@ -10,10 +10,10 @@
 import { BasicCrawler, type RequestQueue } from '@crawlee/cheerio';
 import { imageFetchIdOf, sha256Hex, type Fetch, type Image, type Occurrence, type SearchHit, type StoreBatch } from '../../storage/index.js';
 import type { StageCounts } from '../../src/core/stage.js';
-import { FetchError, readBody, safeFetch } from '../net/safe-http.js';
+import { readBody, safeFetch } from '../net/safe-http.js';
 import { sniffImageType } from '../net/sniff.js';
 import { sharedCrawleeOptions, type CrawlEnv } from './crawlee-options.js';
-import { isTransient, settleFailure } from './failure.js';
+import { isTransient, retryableStatusError, settleFailure } from './failure.js';
 import type { HostFeeder } from './host-feeder.js';
 import { CrawlQueue } from './crawl-queue.js';
 import type { QueryTracker } from './query-tracker.js';
@@ -92,10 +92,11 @@ export class ImageCrawler {
           }
           const response = await safeFetch(request.url, fetchOptions);
           const status = response.statusCode;
-          if (status === 429 || status >= 500) {
+          const retry = retryableStatusError(url, status);
+          if (retry) {
             // Crawlee retries it with backoff; the host keeps this request's room meanwhile.
             response.body.resume();
-            throw new FetchError(`http-${status}`, `${url}: HTTP ${status}`, true, status);
+            throw retry;
           }
           // The response is in: the host's room goes to its next request while this image is stored.
           this.env.feeder.release(url);

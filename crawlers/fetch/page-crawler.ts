@@ -9,8 +9,9 @@ import { BasicCrawler, type RequestQueue, type Request, type RequestOptions } fr
 import type { StageCounts } from '../../src/core/stage.js';
 import { pageFetchIdOf, type Fetch, type SearchHit } from '../../storage/index.js';
 import { contentTypeOf } from '../net/content-type.js';
-import { FetchError, readBody, safeFetch } from '../net/safe-http.js';
+import { readBody, safeFetch } from '../net/safe-http.js';
 import { navigationOptions, sharedCrawleeOptions, type CrawlEnv, type FinalFailure } from './crawlee-options.js';
+import { retryableStatusError } from './failure.js';
 import type { FetchedPage, PageRequestData } from './fetched-page.js';
 import type { HostFeeder } from './host-feeder.js';
 import { CrawlQueue } from './crawl-queue.js';
@@ -63,14 +64,19 @@ export class PageCrawler {
         ...shared,
         requestHandler: async ({ request, addRequests }) => {
           const response = await safeFetch(request.url, fetchOptions);
+          const retry = retryableStatusError(request.url, response.statusCode);
+          if (retry) {
+            // Crawlee retries it with backoff; the host keeps this request's room meanwhile.
+            response.body.resume();
+            throw retry;
+          }
           const { type, charset } = contentTypeOf(response.headers['content-type'], response.url);
           // Only an HTML page with a status worth storing is read; the rest is drained, for the connection.
-          const readable = response.statusCode < 400 && HTML_TYPES.has(type);
           let body: Uint8Array = new Uint8Array(0);
-          if (readable) body = await readBody(response.body);
+          if (response.statusCode < 400 && HTML_TYPES.has(type)) body = await readBody(response.body);
           else response.body.resume();
           // The response is in: the host's room goes to its next request while this page is parsed and stored.
-          if (response.statusCode !== 429 && response.statusCode < 500) this.env.feeder.release(request.uniqueKey);
+          this.env.feeder.release(request.uniqueKey);
           await this.handle({
             body,
             charset,
@@ -151,9 +157,9 @@ export class PageCrawler {
 
   /** Stores what a fetched request brought, queues its images, then settles it for its query (a thrown error is retried by Crawlee first). */
   private async handle(page: FetchedPage): Promise<void> {
-    // 429 and 5xx may pass on another attempt: Crawlee retries them with backoff, and records the
-    // last status if none passes. (Both crawlers hand every status to the handler.)
-    if (page.status === 429 || page.status >= 500) throw new FetchError(`http-${page.status}`, `${page.request.url}: HTTP ${page.status}`, true, page.status);
+    // The browser crawler hands every status to its handler: 429 and 5xx are retried from here.
+    const retry = retryableStatusError(page.request.url, page.status);
+    if (retry) throw retry;
     const { queryId } = page.request.userData;
     const counts = this.env.tracker.countsOf(queryId);
     if (!counts) return;
