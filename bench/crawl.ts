@@ -50,6 +50,9 @@ async function serveCopies(): Promise<{ url: string; close: () => void }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
+/** The benchmark's own CPU (its page server's, above all) while one crawler ran. */
+const cpuSecondsOf = (usage: NodeJS.CpuUsage): number => Number(((usage.user + usage.system) / 1e6).toFixed(2));
+
 function measure(args: string[]): Promise<ChildMeasure> {
   return measureChild(args, { cwd: ROOT, env: { NODE_OPTIONS: childNodeOptions, M2RAG_LOG_LEVEL: 'info', M2RAG_PROGRESS: 'json' } });
 }
@@ -68,9 +71,11 @@ try {
   const queries = path.join(work, 'queries.jsonl');
   await writeFile(queries, JSON.stringify({ query: 'every mirror article', urls }) + '\n');
 
+  let serverCpu = process.cpuUsage();
   const bare = await measure(['--import', 'tsx', 'bench/crawl-bare.ts', urlsFile, String(concurrency)]);
   if (bare.code !== 0) throw new Error(`bare crawler failed: ${bare.stderr}`);
   const bareResult = JSON.parse(bare.stdout) as { pages: number; seconds: number };
+  const bareServerCpu = process.cpuUsage(serverCpu);
 
   // One host serves everything here, so the per-host cap is raised to the crawl's concurrency to
   // compare like with like (the bare crawler has no per-host cap).
@@ -78,11 +83,13 @@ try {
   await writeFile(config, `crawl:\n  perDomainConcurrency: ${concurrency}\n`);
   const store = path.join(work, 'store');
   const idle = await measure(['bin/m2rag.js', '--store', path.join(work, 'idle'), 'stats']);
+  serverCpu = process.cpuUsage();
   const ours = await measure([...(process.env.M2RAG_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.M2RAG_BENCH_PROFILE] : []),
     'bin/m2rag.js', '--store', store, '--config', config, 'crawl', '--queries', queries, '--search', 'seeds', '--site', server.url + '/',
     '--pages', String(urls.length), '--concurrency', String(concurrency),
   ]);
   if (ours.code !== 0) throw new Error(`m2rag crawl failed: ${ours.stderr}`);
+  const oursServerCpu = process.cpuUsage(serverCpu);
   const stats = await measure(['bin/m2rag.js', '--store', store, 'stats', '--json']);
   const counts = JSON.parse(stats.stdout) as { pages: number; images: number; occurrences: number };
   const db = await CorpusStore.open(store);
@@ -101,7 +108,7 @@ try {
     concurrency,
     nodeOptions: childNodeOptions || undefined,
     sharedImages,
-    bare: { pages: bareResult.pages, seconds: Number(bareResult.seconds.toFixed(1)), pagesPerMinute: Math.round(bareRate), peakRssMb: bare.peakRssMb },
+    bare: { pages: bareResult.pages, seconds: Number(bareResult.seconds.toFixed(1)), processSeconds: Number(bare.seconds.toFixed(1)), pagesPerMinute: Math.round(bareRate), peakRssMb: bare.peakRssMb, cpuSeconds: bare.cpuSeconds, serverCpuSeconds: cpuSecondsOf(bareServerCpu) },
     m2rag: {
       pages: counts.pages,
       images: counts.images,
@@ -112,6 +119,8 @@ try {
       imageFetches,
       requestsPerMinute: Math.round(((counts.pages + imageFetches) / stageSeconds) * 60),
       peakRssMb: ours.peakRssMb,
+      cpuSeconds: ours.cpuSeconds,
+      serverCpuSeconds: cpuSecondsOf(oursServerCpu),
       idleCliPeakRssMb: idle.peakRssMb,
     },
     ratio: Number((ourRate / bareRate).toFixed(2)),

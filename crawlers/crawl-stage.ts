@@ -25,13 +25,21 @@ interface Run {
 }
 
 /**
- * Loads Crawlee and starts the run's crawlers. Loading takes 0.3–0.5 s of the main thread; done
- * while the first queries are searched and their hosts' robots.txt is on the way, it costs the
- * crawl almost nothing, where done first it came before any request.
+ * Starts the parsing threads, loads Crawlee and starts the run's crawlers. Loading takes 0.3–0.5 s
+ * of the main thread; done while the first queries are searched and their hosts' robots.txt is on
+ * the way, it costs the crawl almost nothing, where done first it came before any request.
  */
 async function startCrawlRun(env: Omit<CrawlRunEnv, 'crawleeConfig'>, signal: AbortSignal): Promise<CrawlRun> {
-  const [{ CrawlRun }, { crawleeConfigFor }] = await Promise.all([import('./fetch/crawl-run.js'), import('./fetch/crawlee-configuration.js')]);
-  const crawl = new CrawlRun({ ...env, crawleeConfig: crawleeConfigFor(env.store.dir, env.config.memoryMbytes, { render: env.config.render }) });
+  const { startCrawlThreads } = await import('./fetch/crawl-threads.js');
+  const threads = startCrawlThreads(env.config.requestTimeoutSecs * 1000);
+  let crawl: CrawlRun;
+  try {
+    const [{ CrawlRun }, { crawleeConfigFor }] = await Promise.all([import('./fetch/crawl-run.js'), import('./fetch/crawlee-configuration.js')]);
+    crawl = new CrawlRun({ ...env, crawleeConfig: crawleeConfigFor(env.store.dir, env.config.memoryMbytes, { render: env.config.render }) }, threads);
+  } catch (error) {
+    await threads.close().catch(() => undefined);
+    throw error;
+  }
   try {
     await crawl.start(signal);
   } catch (error) {

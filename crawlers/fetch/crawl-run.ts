@@ -9,32 +9,30 @@ import type { SearchHit } from '../../storage/index.js';
 import { CrawlRequestQueue } from './crawl-queue-storage.js';
 import { HostFeeder } from './host-feeder.js';
 import { ImageCrawler, type ImageUse } from './image-crawler.js';
-import { tuneV8ForCrawl } from './v8-settings.js';
 import type { CrawlEnv } from './crawlee-options.js';
 import { PageCrawler } from './page-crawler.js';
-import { PageParsePool } from './page-parse-pool.js';
+import type { CrawlThreads } from './crawl-threads.js';
 import { QueryTracker } from './query-tracker.js';
 
 export type CrawlRunEnv = CrawlEnv;
 
 export class CrawlRun {
   private readonly tracker = new QueryTracker();
-  private readonly parser: PageParsePool;
   private readonly images: ImageCrawler;
   private readonly pages: PageCrawler;
   private queues: RequestQueue[] = [];
   private stops: Array<(reason: string) => void> = [];
   private running: Array<Promise<unknown>> = [];
-  private readonly restoreV8Settings: () => void;
 
-  constructor(private readonly env: CrawlRunEnv) {
-    // Before the parsing threads start, so the settings hold for them too.
-    this.restoreV8Settings = tuneV8ForCrawl();
-    this.parser = new PageParsePool(env.config.requestTimeoutSecs * 1000);
+  /** `threads` were started before Crawlee was loaded (crawl-threads.ts); the run closes them. */
+  constructor(
+    private readonly env: CrawlRunEnv,
+    private readonly threads: CrawlThreads,
+  ) {
     // One feeder for both crawlers: a host's politeness slots are shared by its pages and images.
     const feeder = new HostFeeder(env.config.perDomainConcurrency + 2);
     this.images = new ImageCrawler({ ...env, tracker: this.tracker, feeder });
-    this.pages = new PageCrawler({ ...env, tracker: this.tracker, images: this.images, feeder, parser: this.parser });
+    this.pages = new PageCrawler({ ...env, tracker: this.tracker, images: this.images, feeder, parser: threads.parser });
   }
 
   /** Starts both crawlers; they wait for requests until `close()`. An abort stops them and ends every query's wait. */
@@ -58,8 +56,7 @@ export class CrawlRun {
     for (const stop of this.stops) stop('the crawl stage is done');
     await Promise.all(this.running);
     await Promise.all(this.queues.map((queue) => queue.drop()));
-    await this.parser.close();
-    this.restoreV8Settings();
+    await this.threads.close();
   }
 
   /** Crawls one query: its web hits' pages with their images, and its auxiliary images; resolves once all are settled. */
