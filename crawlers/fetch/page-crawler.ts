@@ -129,6 +129,7 @@ export class PageCrawler {
       counts.drop(`page-${refusal.reason.split(':')[0]}`);
       return undefined;
     }
+    this.pages.remember(hit);
     // Keyed by query too: two queries may share a URL, and each must hear its outcome.
     return { url: hit.url, uniqueKey: `${queryId} ${hit.url}`, userData: { queryId, hitId: hit.id, via: [] } };
   }
@@ -150,6 +151,7 @@ export class PageCrawler {
     try {
       if (counts) await this.pages.unstored(counts, data, request.url, { ...failure, at: new Date().toISOString() });
     } finally {
+      this.pages.forget(data.hitId);
       this.env.feeder.release(request.uniqueKey);
       this.env.tracker.settle(data.queryId);
     }
@@ -162,12 +164,13 @@ export class PageCrawler {
     if (retry) throw retry;
     const { queryId } = page.request.userData;
     const counts = this.env.tracker.countsOf(queryId);
-    if (!counts) return;
+    if (!counts) return this.pages.forget(page.request.userData.hitId);
     const attempt: Attempt = { abandoned: false };
     this.attempts.set(page.request.uniqueKey, attempt);
     const uses = await this.pages.store(queryId, counts, page, attempt);
     if (attempt.abandoned) return;
     this.attempts.delete(page.request.uniqueKey);
+    this.pages.forget(page.request.userData.hitId);
     this.env.feeder.release(page.request.uniqueKey);
     this.want(uses);
     this.env.tracker.settle(queryId);

@@ -6,7 +6,7 @@
 // is free as soon as its HTML is stored.
 import type { Config } from '../../src/core/config.js';
 import { StageCounts } from '../../src/core/stage.js';
-import { pageFetchIdOf, pageIdOf, type CorpusStore, type Fetch, type Occurrence, type StoreBatch } from '../../storage/index.js';
+import { pageFetchIdOf, pageIdOf, type CorpusStore, type Fetch, type Occurrence, type SearchHit, type StoreBatch } from '../../storage/index.js';
 import { pageOccurrenceOf } from '../../src/core/markup/page-images.js';
 import type { RobotsCache } from '../net/robots.js';
 import type { UrlPolicy } from '../net/url-policy.js';
@@ -41,7 +41,19 @@ function putFetches(batch: StoreBatch, data: PageRequestData, url: string, recor
 }
 
 export class PageStore {
+  /** The hits of the requests in flight, by id: the page's batch puts its hit with the page's id without reading it back. */
+  private readonly hits = new Map<string, SearchHit>();
+
   constructor(private readonly env: PageStoreEnv) {}
+
+  /** Keeps `hit` at hand until `forget` (its request settled); a request without it reads the hit from the store. */
+  remember(hit: SearchHit): void {
+    this.hits.set(hit.id, hit);
+  }
+
+  forget(hitId: string): void {
+    this.hits.delete(hitId);
+  }
 
   /** The image uses a stored page still waits for: its occurrences without an image (after an interrupted run). */
   async openImageUsesOf(queryId: string, pageId: string): Promise<ImageUse[]> {
@@ -68,7 +80,7 @@ export class PageStore {
     }
     const { canonicalUrl } = parsed;
     const pageId = pageIdOf(canonicalUrl);
-    const hit = await store.get('hits', data.hitId);
+    const hit = this.hits.get(data.hitId) ?? (await store.get('hits', data.hitId));
     const batch = store.batch().link('query-pages', queryId, pageId);
     if (hit) batch.put('hits', { ...hit, pageId });
     if (await store.has('pages', pageId)) {
