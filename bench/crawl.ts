@@ -51,9 +51,12 @@ async function mirrorFiles(): Promise<Map<string, Buffer>> {
  * the machine's two cores with the crawler it serves, and read from disk for every request it took
  * 1.6 s of CPU while m2rag crawled (2,736 requests), time the crawler under test did not get.
  */
-async function serveCopies(): Promise<{ url: string; close: () => void }> {
+async function serveCopies(): Promise<{ url: string; close: () => void; window: RequestWindow }> {
   const files = await mirrorFiles();
+  const window: RequestWindow = { first: 0, last: 0 };
   const server = http.createServer((req, res) => {
+    window.first ||= performance.now();
+    res.on('finish', () => (window.last = performance.now()));
     const pathname = decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/^\/c\d+\//, '/');
     const bytes = files.get(pathname);
     if (!bytes) return void res.writeHead(404).end();
@@ -61,7 +64,20 @@ async function serveCopies(): Promise<{ url: string; close: () => void }> {
     res.end(bytes);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close(), window };
+}
+
+/** When the server saw a crawler's first request arrive and its last response leave (reset before each crawler). */
+interface RequestWindow {
+  first: number;
+  last: number;
+}
+
+/** Seconds from the first request of the crawler that just ran to its last response, by the server's clock. */
+function windowSeconds(window: RequestWindow): number {
+  const seconds = (window.last - window.first) / 1000;
+  window.first = window.last = 0;
+  return Number(seconds.toFixed(2));
 }
 
 /** The benchmark's own CPU (its page server's, above all) while one crawler ran. */
@@ -99,6 +115,7 @@ try {
     return {
       pages,
       seconds: Number(seconds.toFixed(2)),
+      requestWindowSeconds: windowSeconds(server.window),
       processSeconds: Number(bare.seconds.toFixed(2)),
       pagesPerMinute: Math.round((pages / seconds) * 60),
       peakRssMb: bare.peakRssMb,
@@ -116,6 +133,7 @@ try {
     ]);
     if (ours.code !== 0) throw new Error(`m2rag crawl failed: ${ours.stderr}`);
     const serverCpuSeconds = cpuSecondsOf(process.cpuUsage(serverCpu));
+    const requestWindowSeconds = windowSeconds(server.window);
     const stats = await measure(['bin/m2rag.js', '--store', store, 'stats', '--json']);
     const counts = JSON.parse(stats.stdout) as { pages: number; images: number; occurrences: number };
     const db = await CorpusStore.open(store);
@@ -132,6 +150,7 @@ try {
       occurrences: counts.occurrences,
       imageFetches,
       stageSeconds,
+      requestWindowSeconds,
       commandSeconds: Number(ours.seconds.toFixed(2)),
       pagesPerMinute: Math.round((counts.pages / stageSeconds) * 60),
       requestsPerMinute: Math.round(((counts.pages + imageFetches) / stageSeconds) * 60),
@@ -152,10 +171,12 @@ try {
       m2rag,
       // m2rag's crawl stage against the bare crawl loop (which starts once Crawlee is loaded).
       ratio: Number((m2rag.pagesPerMinute / bare.pagesPerMinute).toFixed(2)),
+      // From each crawler's first request to its last response, by the server's clock: the crawl alone on both sides.
+      windowRatio: Number((bare.requestWindowSeconds / m2rag.requestWindowSeconds).toFixed(2)),
       // Each command as a whole process, Node's start and module loading included on both sides.
       processRatio: Number((m2rag.pages / m2rag.commandSeconds / (bare.pages / bare.processSeconds)).toFixed(2)),
     });
-    process.stderr.write(`round ${round + 1}/${rounds}: bare ${bare.seconds} s, m2rag stage ${m2rag.stageSeconds} s, ratio ${results.at(-1)!.ratio}\n`);
+    process.stderr.write(`round ${round + 1}/${rounds}: bare ${bare.seconds} s, m2rag stage ${m2rag.stageSeconds} s, ratio ${results.at(-1)!.ratio}, request windows ${bare.requestWindowSeconds} / ${m2rag.requestWindowSeconds} s\n`);
   }
   const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const result = {
@@ -167,6 +188,7 @@ try {
     idleCliPeakRssMb: idle.peakRssMb,
     rounds: results,
     ratio: median(results.map((r) => r.ratio)),
+    windowRatio: median(results.map((r) => r.windowRatio)),
     processRatio: median(results.map((r) => r.processRatio)),
   };
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
