@@ -175,13 +175,15 @@ export interface StoreLocation {
 const TABLE_FILE_BYTES = 1024 * 1024;
 
 /**
- * LevelDB's write buffer (its in-memory table before a flush to level 0): 16 MiB, not its default
+ * LevelDB's write buffer (its in-memory table before a flush to level 0): 8 MiB, not its default
  * 4 MiB. Page ids are hashes, so every flushed table overlaps the whole of level 1 and each flush
  * rewrites it: crawling the CPU-bound mirror benchmark's 1,020 pages wrote 80 MB of compaction output
- * for a 22 MB database with the default, 12.5 MB with this, and LevelDB's compaction thread took
- * 0.8 → 0.2 s of CPU that the crawl's own threads need (peak RSS unchanged, BENCHMARKS.md).
+ * for a 22 MB database with 4 MiB, 36.5 MB with 8 MiB and 12.5 MB with 16 MiB, and LevelDB's
+ * compaction thread took CPU the crawl's own threads need (0.8 s at 4 MiB, 0.2 s at 16 MiB). The
+ * table lives in memory (twice over while one is flushed): at 20× the latency benchmark 16 MiB
+ * raised peak RSS to 434 MB, 8 MiB kept it at 413 MB (BENCHMARKS.md).
  */
-const WRITE_BUFFER_BYTES = 16 * 1024 * 1024;
+const WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
 
 export class CorpusStore {
   readonly dir: string;
