@@ -154,7 +154,7 @@ export class ImageCrawler {
         try {
           const prior = await this.priorOutcome(url, stored[i]);
           if (prior) await this.finish(url, prior);
-          else await this.env.feeder.offer(url, url, () => this.queue!.add({ url, uniqueKey: url }).catch((error: Error) => this.queueFailed(url, error)));
+          else await this.env.feeder.offer(url, url, 'image', () => this.queue!.add({ url, uniqueKey: url }).catch((error: Error) => this.queueFailed(url, error)));
         } catch (error) {
           await this.queueFailed(url, error as Error);
         }

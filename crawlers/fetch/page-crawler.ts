@@ -103,7 +103,7 @@ export class PageCrawler {
     const toFetch = requests.filter((request): request is RequestOptions<PageRequestData> => request !== undefined);
     tracker.add(queryId, toFetch.length);
     for (const request of toFetch) {
-      await this.env.feeder.offer(request.uniqueKey!, request.url, () =>
+      await this.env.feeder.offer(request.uniqueKey!, request.url, 'page', () =>
         this.queue!.add(request).catch((error: Error) => {
           counts.fail(`page-queue: ${error.message}`);
           this.env.feeder.release(request.uniqueKey!);
