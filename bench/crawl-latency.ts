@@ -69,6 +69,7 @@ try {
         pages,
         seconds: Number(run.seconds.toFixed(1)),
         cpuSeconds: Number(run.cpuSeconds.toFixed(1)),
+        stealSeconds: Number(run.stealSeconds.toFixed(1)),
         boundSeconds: Number(boundSeconds.toFixed(1)),
         ratioToBound: Number((run.seconds / boundSeconds).toFixed(2)),
         busiestHostRequests: busiestHost,

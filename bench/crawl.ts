@@ -120,6 +120,7 @@ try {
       pagesPerMinute: Math.round((pages / seconds) * 60),
       peakRssMb: bare.peakRssMb,
       cpuSeconds: bare.cpuSeconds,
+      stealSeconds: bare.stealSeconds,
       serverCpuSeconds: cpuSecondsOf(process.cpuUsage(serverCpu)),
     };
   };
@@ -156,6 +157,7 @@ try {
       requestsPerMinute: Math.round(((counts.pages + imageFetches) / stageSeconds) * 60),
       peakRssMb: ours.peakRssMb,
       cpuSeconds: ours.cpuSeconds,
+      stealSeconds: ours.stealSeconds,
       serverCpuSeconds,
     };
   };
@@ -176,7 +178,7 @@ try {
       // Each command as a whole process, Node's start and module loading included on both sides.
       processRatio: Number((m2rag.pages / m2rag.commandSeconds / (bare.pages / bare.processSeconds)).toFixed(2)),
     });
-    process.stderr.write(`round ${round + 1}/${rounds}: bare ${bare.seconds} s, m2rag stage ${m2rag.stageSeconds} s, ratio ${results.at(-1)!.ratio}, request windows ${bare.requestWindowSeconds} / ${m2rag.requestWindowSeconds} s\n`);
+    process.stderr.write(`round ${round + 1}/${rounds}: bare ${bare.seconds} s, m2rag stage ${m2rag.stageSeconds} s, ratio ${results.at(-1)!.ratio}, request windows ${bare.requestWindowSeconds} / ${m2rag.requestWindowSeconds} s, CPU stolen by the host ${bare.stealSeconds} / ${m2rag.stealSeconds} s\n`);
   }
   const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const result = {

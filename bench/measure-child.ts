@@ -11,13 +11,27 @@ export interface ChildMeasure {
   peakRssMb: number;
   /** User + system CPU seconds, as last sampled (to within the 100 ms sampling interval). */
   cpuSeconds: number;
+  /**
+   * CPU seconds the hypervisor gave to other guests while the child ran, over all of this machine's
+   * CPUs (/proc/stat's steal): on a shared host a slow run shows here, not in the crawler.
+   */
+  stealSeconds: number;
+}
+
+/** The machine's stolen CPU ticks so far (the 8th figure of /proc/stat's `cpu` line). */
+async function stealTicks(): Promise<number> {
+  try {
+    return Number((await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/)[8] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
 export function measureChild(args: string[], options: { cwd: string; env?: Record<string, string | undefined>; onSpawn?: (child: ChildProcess) => void }): Promise<ChildMeasure> {
-  return new Promise((resolve) => {
+  return stealTicks().then((stealAtStart) => new Promise((resolve) => {
     const started = performance.now();
     const child = spawn(process.execPath, args, { cwd: options.cwd, env: { ...process.env, ...options.env } });
     options.onSpawn?.(child);
@@ -38,9 +52,11 @@ export function measureChild(args: string[], options: { cwd: string; env?: Recor
         // the child has exited
       }
     }, 100);
-    child.on('close', (code) => {
+    child.on('close', async (code) => {
       clearInterval(sampler);
-      resolve({ code: code ?? -1, stdout, stderr, seconds: (performance.now() - started) / 1000, peakRssMb: Math.round(peakKb / 1024), cpuSeconds: cpuTicks / TICKS_PER_SECOND });
+      const seconds = (performance.now() - started) / 1000;
+      const stealSeconds = ((await stealTicks()) - stealAtStart) / TICKS_PER_SECOND;
+      resolve({ code: code ?? -1, stdout, stderr, seconds, peakRssMb: Math.round(peakKb / 1024), cpuSeconds: cpuTicks / TICKS_PER_SECOND, stealSeconds });
     });
-  });
+  }));
 }
