@@ -106,6 +106,7 @@ export class PageCrawler {
       await this.env.feeder.offer(request.uniqueKey!, request.url, 'page', () =>
         this.queue!.add(request).catch((error: Error) => {
           counts.fail(`page-queue: ${error.message}`);
+          this.pages.forget(request.userData!.hitId);
           this.env.feeder.release(request.uniqueKey!);
           tracker.settle(queryId);
         }),
