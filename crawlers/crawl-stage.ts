@@ -32,21 +32,17 @@ interface Run {
 async function startCrawlRun(env: Omit<CrawlRunEnv, 'crawleeConfig'>, signal: AbortSignal): Promise<CrawlRun> {
   const { startCrawlThreads } = await import('./fetch/crawl-threads.js');
   const threads = startCrawlThreads(env.config.requestTimeoutSecs * 1000);
-  let crawl: CrawlRun;
+  let crawl: CrawlRun | undefined;
   try {
     const [{ CrawlRun }, { crawleeConfigFor }] = await Promise.all([import('./fetch/crawl-run.js'), import('./fetch/crawlee-configuration.js')]);
     crawl = new CrawlRun({ ...env, crawleeConfig: crawleeConfigFor(env.store.dir, env.config.memoryMbytes, { render: env.config.render }) }, threads);
-  } catch (error) {
-    await threads.close().catch(() => undefined);
-    throw error;
-  }
-  try {
     await crawl.start(signal);
+    return crawl;
   } catch (error) {
-    await crawl.close().catch(() => undefined);
+    // A run closes its threads with it; before there is one, they are closed here.
+    await (crawl ? crawl.close() : threads.close()).catch(() => undefined);
     throw error;
   }
-  return crawl;
 }
 
 async function storedHits(store: CorpusStore, queryId: string): Promise<SearchHit[]> {
