@@ -1,7 +1,8 @@
-// The blob half of `m2rag doctor`: every image's original and thumbnail file against the sha256 it
-// is named by. A lost or altered original can be fetched again from the URL it came from (the
-// caller supplies the fetch, so it goes through the crawler's safe HTTP); a thumbnail is derived
-// and is listed for `m2rag process --force` instead.
+// The blob half of `m2rag doctor`: every image's original and thumbnail file, and every page's HTML
+// file, against the sha256 it is named by. A lost or altered original can be fetched again from the
+// URL it came from (the caller supplies the fetch, so it goes through the crawler's safe HTTP); a
+// thumbnail is derived and is listed for `m2rag process --force` instead. A page's HTML is not
+// fetched again here: the page may have changed since, and `m2rag refresh` is the command for that.
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { BlobStore, sha256Hex } from './blobs.js';
@@ -15,7 +16,12 @@ async function stateOf(blobs: BlobStore, sha256: string): Promise<BlobState> {
   return sha256Hex(bytes) === sha256 ? 'ok' : 'altered';
 }
 
-export async function checkBlobs(dir: string, images: Array<{ id: string; thumbnailId?: string; firstUrl: string }>, options: DoctorOptions): Promise<PartReport> {
+export async function checkBlobs(
+  dir: string,
+  images: Array<{ id: string; thumbnailId?: string; firstUrl: string }>,
+  pageHtml: Array<{ pageId: string; sha256: string }>,
+  options: DoctorOptions,
+): Promise<PartReport> {
   const report = newPart('blobs');
   const blobs = new BlobStore(path.join(dir, 'blobs'));
   for (const image of images) {
@@ -31,6 +37,11 @@ export async function checkBlobs(dir: string, images: Array<{ id: string; thumbn
       const thumbnail = await stateOf(blobs, image.thumbnailId);
       if (thumbnail !== 'ok') addProblem(report, `thumbnail of image ${image.id.slice(0, 12)}…: ${thumbnail}; rebuild it with \`m2rag process --force\``);
     }
+  }
+  for (const { pageId, sha256 } of pageHtml) {
+    report.checked++;
+    const state = await stateOf(blobs, sha256);
+    if (state !== 'ok') addProblem(report, `HTML of page ${pageId.slice(0, 12)}…: ${state} (${blobs.pathOf(sha256)}); \`m2rag refresh\` fetches the page again`);
   }
   return report;
 }

@@ -140,18 +140,24 @@ async function checkParts(db: RawDb, dir: string, options: DoctorOptions): Promi
     reports.push(report);
   }
 
+  const pageHtml: Array<{ pageId: string; sha256: string }> = [];
   for (const part of [STORE_PARTS.html, STORE_PARTS.meta, STORE_PARTS.stageStats]) reports.push(await checkReadable(db, part, part !== STORE_PARTS.html));
+  reports.push(await checkReadable(db, STORE_PARTS.htmlBlobs, false, (pageId, sha256) => pageHtml.push({ pageId, sha256 })));
   for (const name of indexNames) reports.push(await checkIndex(db, name, ids.get(INDEX_TARGETS[name])!, derived.get(name)!, options));
-  reports.push(await checkBlobs(dir, images, options));
+  reports.push(await checkBlobs(dir, images, pageHtml, options));
   return reports;
 }
 
-/** A part without a record schema (page HTML, the schema version, stage counts): every entry readable, and JSON where it should be. */
-async function checkReadable(db: RawDb, part: string, json: boolean): Promise<PartReport> {
+/**
+ * A part without a record schema (page HTML and the blobs it is in, the schema version, stage
+ * counts): every entry readable, and JSON where it should be; `each` sees every entry.
+ */
+async function checkReadable(db: RawDb, part: string, json: boolean, each?: (key: string, text: string) => void): Promise<PartReport> {
   const report = newPart(part);
   try {
     for await (const [key, text] of db.sublevel<string, string>(part, { valueEncoding: 'utf8' }).iterator()) {
       report.checked++;
+      each?.(key, text);
       if (!json) continue;
       try {
         JSON.parse(text);

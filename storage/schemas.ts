@@ -117,7 +117,7 @@ export const Page = z.object({
   httpStatus: z.number().int().optional(),
   contentType: z.string().optional(),
   fetchedAt: isoTime,
-  /** Raw HTML size in bytes; the HTML itself lives in the pageHtml sublevel. */
+  /** Raw HTML size in bytes; the HTML itself is a blob (the store maps the page id to its sha256). */
   htmlBytes: z.number().int().nonnegative(),
   rendered: z.boolean().default(false),
   title: z.string().optional(),

@@ -1,12 +1,13 @@
 // The corpus store: any abstract-level database (LevelDB through `level` in `<dir>/db` by default),
 // one sublevel per record kind, plus secondary indexes, per-query stage markers and
-// content-addressed blobs in `<dir>/blobs`. The API is deliberately small (get, put, batch,
-// iterate, related, blobs) and the database stays private, so another backend can replace LevelDB.
+// content-addressed blobs in `<dir>/blobs` (images, thumbnails and pages' HTML). The API is
+// deliberately small (get, put, batch, iterate, related, blobs) and the database stays private, so
+// another backend can replace LevelDB.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Level } from 'level';
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
-import { BlobStore } from './blobs.js';
+import { BlobStore, sha256Hex } from './blobs.js';
 import { openOrJoin, shareDatabase } from './shared-store.js';
 import { asDamage, StoreDamagedError, damageDetail } from './damage.js';
 import { redactReasons } from './redact.js';
@@ -31,8 +32,12 @@ export type StoreDatabase = AbstractLevel<string | Buffer | Uint8Array, string, 
 type JsonSublevel = AbstractSublevel<StoreDatabase, string | Buffer | Uint8Array, string, unknown>;
 type TextSublevel = AbstractSublevel<StoreDatabase, string | Buffer | Uint8Array, string, string>;
 
-/** The database's parts besides one sublevel per record kind (storage/doctor.ts reads them raw). */
-export const STORE_PARTS = { html: 'pageHtml', meta: 'meta', stageStats: 'stageStats', indexPrefix: 'idx-' } as const;
+/**
+ * The database's parts besides one sublevel per record kind (storage/doctor.ts reads them raw).
+ * `htmlBlobs` maps a page id to the sha256 of its HTML blob. `html` held the HTML itself in stores
+ * written before the HTML became a blob: it is still read, and a page written again leaves it.
+ */
+export const STORE_PARTS = { html: 'pageHtml', htmlBlobs: 'pageHtmlBlob', meta: 'meta', stageStats: 'stageStats', indexPrefix: 'idx-' } as const;
 export const INDEX_SEPARATOR = '\x00';
 
 const SEP = INDEX_SEPARATOR;
@@ -70,6 +75,9 @@ interface BatchTarget {
   db: StoreDatabase;
   blobs: BlobStore;
   html: TextSublevel;
+  htmlBlobs: TextSublevel;
+  /** Whether the store holds HTML in the old inline part, which a new write must then clear. */
+  inlineHtml(): boolean;
   sublevelOf(kind: RecordKind): JsonSublevel;
   indexSublevel(index: IndexName): TextSublevel;
 }
@@ -79,7 +87,7 @@ const batchTargets = new WeakMap<CorpusStore, BatchTarget>();
 /** Collects writes and commits them in one atomic batch: all land or none do. */
 export class StoreBatch {
   private readonly ops: BatchOp[] = [];
-  private readonly blobBytes: Uint8Array[] = [];
+  private readonly blobBytes: Array<{ bytes: Uint8Array; sha256?: string }> = [];
   private readonly written: Array<() => void> = [];
   private readonly target: BatchTarget;
 
@@ -109,10 +117,17 @@ export class StoreBatch {
     return this;
   }
 
-  /** A page's HTML, as text or as its UTF-8 bytes (written as they are: no encoding on this thread). */
-  putHtml(pageId: string, html: string | Uint8Array): this {
-    if (typeof html === 'string') this.ops.push({ type: 'put', sublevel: this.target.html, key: pageId, value: html });
-    else this.ops.push({ type: 'put', sublevel: this.target.html, key: pageId, value: html, valueEncoding: 'view' });
+  /**
+   * A page's HTML, as text or as its UTF-8 bytes, stored as a blob the page id points to: kept out of
+   * LevelDB, whose compactions would rewrite it again and again (README, "The store"). `sha256` is the
+   * bytes' hash when the caller has it (a parsing thread computes it, off the main thread).
+   */
+  putHtml(pageId: string, html: string | Uint8Array, sha256?: string): this {
+    const bytes = typeof html === 'string' ? Buffer.from(html) : html;
+    const sha = sha256 ?? sha256Hex(bytes);
+    this.blobBytes.push({ bytes, sha256: sha });
+    this.ops.push({ type: 'put', sublevel: this.target.htmlBlobs, key: pageId, value: sha });
+    if (this.target.inlineHtml()) this.ops.push({ type: 'del', sublevel: this.target.html, key: pageId });
     return this;
   }
 
@@ -128,8 +143,8 @@ export class StoreBatch {
    * Blob bytes are written to their files at write(), before the records that point to them are
    * committed: a batch abandoned before write() leaves no orphan blob.
    */
-  putBlob(bytes: Uint8Array): this {
-    this.blobBytes.push(bytes);
+  putBlob(bytes: Uint8Array, sha256?: string): this {
+    this.blobBytes.push({ bytes, sha256 });
     return this;
   }
 
@@ -144,7 +159,7 @@ export class StoreBatch {
   }
 
   async write(): Promise<void> {
-    await Promise.all(this.blobBytes.map((bytes) => this.target.blobs.put(bytes)));
+    await Promise.all(this.blobBytes.map(({ bytes, sha256 }) => this.target.blobs.put(bytes, sha256)));
     if (this.ops.length > 0) await this.target.db.batch(this.ops as never);
     for (const then of this.written) then();
   }
@@ -190,6 +205,9 @@ export class CorpusStore {
   private readonly db: StoreDatabase;
   private readonly blobs: BlobStore;
   private readonly htmlSublevel: TextSublevel;
+  private readonly htmlBlobSublevel: TextSublevel;
+  /** Set at open: whether any page's HTML is still in the inline part (a store from before HTML blobs). */
+  private hasInlineHtml = false;
   private readonly sublevels = new Map<RecordKind, JsonSublevel>();
   private readonly indexes = new Map<IndexName, TextSublevel>();
   private readonly meta: JsonSublevel;
@@ -206,12 +224,15 @@ export class CorpusStore {
       this.indexes.set(name, db.sublevel<string, string>(STORE_PARTS.indexPrefix + name, { valueEncoding: 'utf8' }));
     }
     this.htmlSublevel = db.sublevel<string, string>(STORE_PARTS.html, { valueEncoding: 'utf8' });
+    this.htmlBlobSublevel = db.sublevel<string, string>(STORE_PARTS.htmlBlobs, { valueEncoding: 'utf8' });
     this.meta = db.sublevel<string, unknown>(STORE_PARTS.meta, { valueEncoding: 'json' });
     this.stageStatsSublevel = db.sublevel<string, unknown>(STORE_PARTS.stageStats, { valueEncoding: 'json' });
     batchTargets.set(this, {
       db,
       blobs: this.blobs,
       html: this.htmlSublevel,
+      htmlBlobs: this.htmlBlobSublevel,
+      inlineHtml: () => this.hasInlineHtml,
       sublevelOf: (kind) => this.sublevelOf(kind),
       indexSublevel: (index) => this.indexSublevel(index),
     });
@@ -259,6 +280,12 @@ export class CorpusStore {
     } else if (found !== SCHEMA_VERSION) {
       await db.close();
       throw new StoreVersionError(location.dir, found);
+    }
+    try {
+      for await (const _key of store.htmlSublevel.keys({ limit: 1 })) store.hasInlineHtml = true;
+    } catch (error) {
+      await db.close();
+      store.damaged('pageHtml')(error);
     }
     return store;
   }
@@ -350,8 +377,11 @@ export class CorpusStore {
     }
   }
 
+  /** A page's HTML; undefined when none is stored (or its blob file is gone: `m2rag doctor` reports that). */
   async getHtml(pageId: string): Promise<string | undefined> {
-    return this.htmlSublevel.get(pageId).catch(this.damaged('pageHtml'));
+    const sha = await this.htmlBlobSublevel.get(pageId).catch(this.damaged('pageHtmlBlob'));
+    if (sha !== undefined) return (await this.blobs.get(sha))?.toString('utf8');
+    return this.hasInlineHtml ? this.htmlSublevel.get(pageId).catch(this.damaged('pageHtml')) : undefined;
   }
 
   /** The bytes of a blob by its sha256, or undefined when it is not stored. */

@@ -113,3 +113,22 @@ test('a lost manifest: every command refuses with one line naming doctor; doctor
   await reopened.close();
   assert.ok(existsSync(path.join(dir, STORE_MARKER)));
 });
+
+test("doctor reports a page whose HTML blob is gone, and names the command that fetches it again", async (t) => {
+  const server = await startStaticServer(MIRROR);
+  t.after(() => server.close());
+  const dir = path.join(await tempDir(t), 'store');
+  await crawledStore(dir, server.url);
+  const store = await CorpusStore.open(dir);
+  let pageId = '';
+  for await (const page of store.iterate('pages')) pageId = page.id;
+  const htmlFile = store.blobPath(sha256Hex((await store.getHtml(pageId))!));
+  await store.close();
+  assert.ok(existsSync(htmlFile), 'the crawled page HTML is a blob file');
+  await rm(htmlFile);
+
+  const check = await runCli(['--store', dir, 'doctor']);
+  assert.equal(check.code, 1, check.stderr);
+  assert.match(check.stdout, new RegExp(`blobs: \\d+ checked, 1 problem\\n    problem: HTML of page ${pageId.slice(0, 12)}…: missing \\(.*\\); \`m2rag refresh\` fetches the page again`));
+  assert.match(check.stdout, /pageHtmlBlob: 1 checked, ok/);
+});

@@ -1,7 +1,7 @@
 // The corpus store on real LevelDB in a temp dir: round trips, atomic batches, versions, indexes,
 // blobs, and a store over a database the caller opened. Only the public API is used.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { Level } from 'level';
 import path from 'node:path';
@@ -69,8 +69,9 @@ test('a batch the database refuses at commit leaves nothing behind', async (t) =
     .put('pages', samples.pages)
     .put('chunks', samples.chunks)
     .link('page-chunks', 'p1', 'p1:c0')
-    // A value LevelDB cannot store (as from a caller that got around the types) fails the whole batch.
-    .putHtml('p1', undefined as unknown as string);
+    .putHtml('p1', '<html>p1</html>')
+    // A key LevelDB cannot store (as from a caller that got around the types) fails the whole batch.
+    .del('chunks', undefined as unknown as string);
   await assert.rejects(batch.write());
   assert.equal(await store.count('pages'), 0);
   assert.equal(await store.count('chunks'), 0);
@@ -119,6 +120,45 @@ test('blobs are stored once by content and read back', async (t) => {
   assert.equal(await store.hasBlob(id), true);
   assert.equal(await store.getBlob(sha256Hex('other')), undefined);
   assert.equal(await store.hasBlob(sha256Hex('other')), false);
+});
+
+test("a page's HTML is a blob file named by its sha256, and the page id points to it", async (t) => {
+  const dir = await tempDir(t);
+  const store = await CorpusStore.open(dir);
+  t.after(() => store.close());
+  const html = '<html><body>Ray Charles — “Georgia”</body></html>';
+  await store.batch().putHtml('p1', html).putHtml('p2', Buffer.from(html)).write();
+  assert.equal(await store.getHtml('p1'), html);
+  assert.equal(await store.getHtml('p2'), html, 'text and bytes give the same HTML');
+  assert.equal(await store.getHtml('p3'), undefined);
+  const file = store.blobPath(sha256Hex(html));
+  assert.equal(await readFile(file, 'utf8'), html, 'one file for both pages');
+  await rm(file);
+  assert.equal(await store.getHtml('p1'), undefined, 'a lost blob reads as no HTML (doctor reports it)');
+});
+
+test('HTML a store holds from before HTML blobs is still read, and a page written again leaves the old part', async (t) => {
+  const dir = await tempDir(t);
+  const store = await CorpusStore.open(dir);
+  await store.close();
+  const raw = new Level<string, string>(path.join(dir, 'db'), { valueEncoding: 'utf8' });
+  await raw.sublevel<string, string>('pageHtml', { valueEncoding: 'utf8' }).batch([
+    { type: 'put', key: 'p1', value: '<html>old p1</html>' },
+    { type: 'put', key: 'p2', value: '<html>old p2</html>' },
+  ]);
+  await raw.close();
+
+  const reopened = await CorpusStore.open(dir);
+  assert.equal(await reopened.getHtml('p1'), '<html>old p1</html>');
+  await reopened.batch().putHtml('p1', '<html>new p1</html>').write();
+  assert.equal(await reopened.getHtml('p1'), '<html>new p1</html>');
+  assert.equal(await reopened.getHtml('p2'), '<html>old p2</html>');
+  await reopened.close();
+  const after = new Level<string, string>(path.join(dir, 'db'), { valueEncoding: 'utf8' });
+  const inline: string[] = [];
+  for await (const key of after.sublevel<string, string>('pageHtml', { valueEncoding: 'utf8' }).keys()) inline.push(key);
+  await after.close();
+  assert.deepEqual(inline, ['p2'], 'the rewritten page no longer has inline HTML');
 });
 
 test('image bytes: the thumbnail when preferred and stored, else the original', async (t) => {

@@ -259,7 +259,7 @@ export class ImageCrawler {
 export function putImageOutcome(batch: StoreBatch, url: string, outcome: Outcome, uses: ImageUse[], countsOf: (queryId: string) => StageCounts | undefined): void {
   if (outcome.fetch) batch.put('fetches', outcome.fetch);
   if (outcome.image && outcome.bytes) {
-    batch.putBlob(outcome.bytes).put('images', outcome.image);
+    batch.putBlob(outcome.bytes, outcome.imageId).put('images', outcome.image);
     if (uses[0]) batch.afterWrite(() => countsOf(uses[0]!.queryId)?.add('images-stored'));
   }
   for (const use of uses) {

@@ -10,6 +10,7 @@ import { decodeHtmlText } from '../../src/core/markup/html-bytes.js';
 import { findPageImages, type PageImageScan } from '../../src/core/markup/page-images.js';
 import { withBytesMoved } from '../../src/core/threads/moved.js';
 import type { Element } from 'domhandler';
+import { sha256Hex } from '../../storage/blobs.js';
 import { canonicalUrlOf, markInText, metaRefreshTarget, parseHtml } from './html.js';
 import { checkBody, checkDom } from './page-limits.js';
 
@@ -33,6 +34,8 @@ export type ParsedPage =
       title?: string;
       /** The page's HTML with its images marked (src/core/markup/page-images.ts), UTF-8. */
       html: Uint8Array;
+      /** The HTML's sha256, its blob's name: hashed here, off the main thread. */
+      htmlSha256: string;
       scan: PageImageScan;
       /** What was cut to fit the caps, for the page's Fetch record. */
       truncated: string[];
@@ -70,6 +73,7 @@ export function parsePage(input: PageParseInput): ParsedPage {
     canonicalUrl: canonicalUrlOf(check.head.canonical, finalUrl),
     title: check.head.title,
     html,
+    htmlSha256: sha256Hex(html),
     scan,
     truncated: [...check.truncated, ...(scan.beyondCaps > 0 ? [`${scan.beyondCaps} images past the caps (${caps})`] : [])],
   };

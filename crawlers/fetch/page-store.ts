@@ -157,7 +157,7 @@ export class PageStore {
     for (const occurrence of occurrences) batch.put('occurrences', occurrence).link('page-occurrences', pageId, occurrence.id);
     counts.add('occurrences', scan.images.length);
     if (scan.beyondCaps > 0) counts.drop('occurrences-beyond-caps', scan.beyondCaps);
-    batch.putHtml(pageId, parsed.html).put('pages', {
+    batch.putHtml(pageId, parsed.html, parsed.htmlSha256).put('pages', {
       id: pageId,
       url,
       finalUrl: page.finalUrl,

@@ -180,7 +180,7 @@ async function processQuery(query: Query, ctx: StageContext, counts: StageCounts
       }),
     ),
   );
-  for (const bytes of thumbnails.values()) batch.putBlob(bytes);
+  for (const [sha256, bytes] of thumbnails) batch.putBlob(bytes, sha256);
   counts.add('images', imageIds.length);
 }
 
