@@ -43,6 +43,12 @@ function putFetches(batch: StoreBatch, data: PageRequestData, url: string, recor
 export class PageStore {
   /** The hits of the requests in flight, by id: the page's batch puts its hit with the page's id without reading it back. */
   private readonly hits = new Map<string, SearchHit>();
+  /**
+   * The last store of each page id in flight. Two URLs with one canonical page (aliases, a hit of
+   * two queries) may be fetched at once; each stores after the one before it, so the second finds
+   * the page stored and is counted a duplicate instead of writing it again over the first.
+   */
+  private readonly pageTurns = new Map<string, Promise<void>>();
 
   constructor(private readonly env: PageStoreEnv) {}
 
@@ -64,7 +70,6 @@ export class PageStore {
 
   /** Stores what a fetched request brought; returns the image uses of a newly stored (or already stored) page. */
   async store(queryId: string, counts: StageCounts, page: FetchedPage, attempt: Attempt): Promise<ImageUse[]> {
-    const { store } = this.env;
     const data = page.request.userData;
     const url = page.request.url;
     const at = new Date().toISOString();
@@ -78,8 +83,32 @@ export class PageStore {
       await this.followRefresh(counts, page, data, parsed.target, base);
       return [];
     }
-    const { canonicalUrl } = parsed;
-    const pageId = pageIdOf(canonicalUrl);
+    const pageId = pageIdOf(parsed.canonicalUrl);
+    const before = this.pageTurns.get(pageId);
+    let done!: () => void;
+    const turn = new Promise<void>((resolve) => (done = resolve));
+    this.pageTurns.set(pageId, turn);
+    try {
+      await before;
+      return await this.storePage(queryId, counts, page, attempt, { parsed, pageId, at, base });
+    } finally {
+      done();
+      if (this.pageTurns.get(pageId) === turn) this.pageTurns.delete(pageId);
+    }
+  }
+
+  /** Stores a parsed page under `pageId` (its turn for that id), or counts it a duplicate when it is stored already. */
+  private async storePage(
+    queryId: string,
+    counts: StageCounts,
+    page: FetchedPage,
+    attempt: Attempt,
+    { parsed, pageId, at, base }: { parsed: Extract<ParsedPage, { kind: 'page' }>; pageId: string; at: string; base: Omit<FetchFields, 'outcome'> },
+  ): Promise<ImageUse[]> {
+    const { store } = this.env;
+    const data = page.request.userData;
+    const url = page.request.url;
+    if (attempt.abandoned) return [];
     const hit = this.hits.get(data.hitId) ?? (await store.get('hits', data.hitId));
     const batch = store.batch().link('query-pages', queryId, pageId);
     if (hit) batch.put('hits', { ...hit, pageId });
