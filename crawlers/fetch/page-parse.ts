@@ -10,6 +10,7 @@ import { decodeHtmlText } from '../../src/core/markup/html-bytes.js';
 import { findPageImages, type PageImageScan } from '../../src/core/markup/page-images.js';
 import { withBytesMoved } from '../../src/core/threads/moved.js';
 import type { Element } from 'domhandler';
+// From the blob module itself, not storage/index.js: the parsing thread need not load the store and LevelDB.
 import { sha256Hex } from '../../storage/blobs.js';
 import { canonicalUrlOf, markInText, metaRefreshTarget, parseHtml } from './html.js';
 import { checkBody, checkDom } from './page-limits.js';
